@@ -1,0 +1,70 @@
+"""Audio files in any WAV format, and intent matching from the YAML templates."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from voice.audio import FRAME_BYTES, FileSource, read_audio_file
+from voice.content import check_content
+from voice.errors import BedsideError
+from voice.intents import IntentMatcher
+
+
+@pytest.mark.parametrize("rate, channels, bits", [(16000, 1, 16), (44100, 2, 16), (22050, 1, 8),
+                                                  (48000, 2, 24), (8000, 1, 32)])
+def test_any_wav_format_becomes_16k_mono_int16(tmp_path, rate, channels, bits):
+    path = tmp_path / "tone.wav"
+    subprocess.run(["sox", "-n", "-r", str(rate), "-c", str(channels), "-b", str(bits), str(path),
+                    "synth", "1.0", "sine", "440", "vol", "0.5"], check=True)
+    samples = read_audio_file(path)
+    assert samples.dtype == np.int16
+    assert abs(samples.size - 16000) <= 2
+    spectrum = np.abs(np.fft.rfft(samples.astype(float)))
+    assert abs(np.argmax(spectrum) * 16000 / samples.size - 440) < 3
+    assert 0.3 < np.abs(samples).max() / 32768 < 0.6
+
+
+def test_frames_are_30_ms(tmp_path):
+    path = tmp_path / "short.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "trim", "0", "0.1"], check=True)
+    frames = list(FileSource(path).frames())
+    assert len(frames) == 4 and all(len(frame) == FRAME_BYTES for frame in frames)
+
+
+def test_a_non_wav_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "song.mp3"
+    path.write_bytes(b"ID3" + bytes(100))
+    with pytest.raises(BedsideError, match="not a readable WAV file"):
+        read_audio_file(path)
+
+
+MATCHER = IntentMatcher(check_content().intents)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("cramp", "cramp"), ("I have a cramp in my calf", "cramp"), ("ow my calf", "cramp"),
+    ("my leg is cramping", "cramp"), ("charley horse", "cramp"), ("foot cramp", "cramp"),
+    ("Next.", "next"), ("repeat", "repeat"), ("stop", "stop"), ("I'm okay", "okay"), ("it's gone", "okay"),
+    ("slower", "slower"), ("louder", "louder"), ("quieter", "quieter"),
+    ("why do cramps happen", "causes"), ("how can I prevent cramps", "prevention"),
+    ("should I see a doctor", "seek_care"), ("my leg is swollen", "red_flag"), ("my calf is red", "red_flag"),
+    ("it feels warm", "red_flag"), ("yes", "yes"), ("no", "no"), ("what can I say", "help"),
+    ("thank you", "thanks"),
+])
+def test_phrases_match_their_intent(text, intent):
+    match = MATCHER.match(text)
+    assert match is not None and match.intent == intent
+
+
+@pytest.mark.parametrize("text", ["a large latte with soy milk", "cramp cramp coffee", "", "my calf"])
+def test_other_text_matches_nothing(text):
+    assert MATCHER.match(text) is None
+
+
+def test_vocabulary_is_enumerated_from_the_templates():
+    sentences = MATCHER.sentences(["cramp"])
+    assert "i've got a cramp in my foot" in sentences and "charley horse" in sentences
+    assert "next" not in sentences

@@ -1,0 +1,126 @@
+"""End to end: recordings through the real pipeline (real recognizer, real TTS), as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import wave
+
+import numpy as np
+import pytest
+
+from conftest import run_bedside
+
+CRAMP_REQUESTS = [
+    ("I have a cramp in my calf", "flite:slt"),
+    ("I have a cramp in my calf", "flite:rms"),
+    ("I have a cramp in my calf", "flite:awb"),
+    ("my leg is cramping", "flite:slt"),
+    ("charley horse", "flite:rms"),
+    ("I have a cramp", "flite:awb"),
+]
+UNRELATED = [
+    ("a large latte with soy milk please", "flite:slt"),
+    ("what time is it", "flite:awb"),
+    ("turn on the kitchen light", "flite:rms"),
+    ("the weather tomorrow will be sunny and warm", "espeak:en-gb+m3:160"),
+]
+
+
+def simulate_json(*files, extra=()):
+    result = run_bedside("simulate", "--json", "--engine", "pocketsphinx", *extra, *map(str, files))
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_cramp_requests_trigger_and_first_step_is_said(recordings):
+    files = [recordings([text], voice) for text, voice in CRAMP_REQUESTS]
+    results = simulate_json(*files)
+    assert len(results) == len(files)  # one JSON object per file
+    for (text, voice), result in zip(CRAMP_REQUESTS, results):
+        assert result["engine"] == "pocketsphinx"
+        assert result["triggered"], f"{text!r} in {voice} did not trigger: {result['heard']}"
+        assert any(h["intent"] == "cramp" for h in result["heard"])
+        said = " ".join(s["text"] for s in result["said"])
+        assert "Straighten your leg" in said
+        assert "not a doctor" in result["said"][0]["text"]
+
+
+def test_unrelated_speech_and_silence_do_not_trigger(recordings):
+    files = [recordings([text], voice) for text, voice in UNRELATED] + [recordings([5.0])]
+    for result in simulate_json(*files):
+        assert not result["triggered"], result
+        assert result["said"] == []
+
+
+def test_conversation_cramp_next_its_gone_ends_right_after(recordings):
+    recording = recordings(["I have a cramp in my calf", 6.0, "next", 4.0, "it's gone", 2.0], "flite:rms")
+    (result,) = simulate_json(recording)
+    intents = [h["intent"] for h in result["heard"]]
+    assert intents == ["cramp", "next", "okay"], result["heard"]
+    gone_at = result["heard"][-1]["t"]
+    after = [s for s in result["said"] if s["t"] >= gone_at]
+    assert len(after) == 1 and "glad" in after[0]["text"]
+    assert "Stand up" in " ".join(s["text"] for s in result["said"]) or "stand up" in " ".join(
+        s["text"] for s in result["said"])
+
+
+def test_text_output_shows_heard_and_said_with_times(recordings):
+    result = run_bedside("simulate", "--engine", "pocketsphinx", str(recordings(["I have a cramp in my calf"])))
+    assert result.returncode == 0, result.stderr
+    assert "heard: i have a cramp in my" in result.stdout
+    assert "said:  I give general information" in result.stdout
+    assert "engine pocketsphinx" in result.stderr
+
+
+def test_say_to_writes_a_non_silent_wav(recordings, tmp_path):
+    out = tmp_path / "said.wav"
+    simulate_json(recordings(["I have a cramp in my calf"], "flite:awb"), extra=("--say-to", str(out)))
+    with wave.open(str(out)) as wav:
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        assert wav.getframerate() == 16000
+    assert samples.size / 16000 > 60  # the whole protocol, spoken
+    assert np.sqrt(np.mean(samples.astype(float) ** 2)) > 300
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.wav", "no such audio file"),
+    (lambda d: (d / "notes.wav").write_text("not audio") and d / "notes.wav", "not a readable WAV"),
+    (lambda d: _empty_wav(d / "empty.wav"), "holds no audio"),
+])
+def test_bad_input_is_one_line_without_traceback(tmp_path, make, message):
+    result = run_bedside("simulate", "--engine", "pocketsphinx", str(make(tmp_path)))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert message in lines[-1]
+    assert "Traceback" not in result.stderr
+    assert len([line for line in lines if line.startswith("bedside: ") and "engine" not in line]) == 1
+
+
+def test_unknown_engine_is_one_line(recordings):
+    result = run_bedside("simulate", "--engine", "whisper", str(recordings([1.0])))
+    assert result.returncode != 0
+    assert result.stderr.strip() == "bedside: unknown engine 'whisper'; choose one of: auto, vosk, pocketsphinx"
+
+
+def test_vosk_with_a_wrong_model_path_names_the_model(recordings):
+    result = run_bedside("simulate", "--engine", "vosk", "--model", "/nonexistent/model", str(recordings([1.0])))
+    assert result.returncode != 0
+    assert "vosk-model-small-en-us-0.15" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("VOSK_MODEL_PATH"),
+                    reason="needs the Vosk model vosk-model-small-en-us-0.15: set VOSK_MODEL_PATH to it")
+def test_vosk_engine_triggers_on_a_cramp_request(recordings):
+    result = run_bedside("simulate", "--json", "--engine", "vosk", str(recordings(["I have a cramp in my calf"])))
+    assert result.returncode == 0, result.stderr
+    (result,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result["engine"] == "vosk" and result["triggered"]
+
+
+def _empty_wav(path):
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+    return path

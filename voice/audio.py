@@ -1,0 +1,203 @@
+"""Audio in: 16 kHz mono 16-bit frames from a recorded file or a microphone.
+
+Every frame source yields ``bytes`` of exactly ``FRAME_BYTES`` (30 ms), the frame size
+the voice-activity endpointer needs, so the rest of the pipeline never sees another format.
+"""
+
+from __future__ import annotations
+
+import queue
+import struct
+from pathlib import Path
+from typing import Iterator, Optional, Protocol, Tuple, Union
+
+import numpy as np
+
+from voice.errors import BedsideError
+
+SAMPLE_RATE = 16000
+FRAME_SAMPLES = 480  # 30 ms
+FRAME_BYTES = FRAME_SAMPLES * 2
+FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
+
+Device = Union[int, str, None]
+
+
+class FrameSource(Protocol):
+    """Anything that yields 30 ms frames of 16 kHz mono int16 audio."""
+
+    def frames(self) -> Iterator[bytes]: ...
+
+
+def read_audio_file(path: Union[str, Path]) -> np.ndarray:
+    """Read a WAV file of any rate, channel count or sample width as 16 kHz mono int16.
+
+    Raises:
+        BedsideError: the file is missing, unreadable, not a WAV file, or holds no audio.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BedsideError(f"{path}: no such audio file; check the path")
+    try:
+        rate, channels, width, raw = _read_wav(path.read_bytes())
+    except ValueError as error:
+        raise BedsideError(
+            f"{path}: not a readable WAV file ({error}); convert it with "
+            f"'sox {path.name} -r 16000 -c 1 -b 16 out.wav'"
+        ) from None
+    except OSError as error:
+        raise BedsideError(f"{path}: cannot read the file ({error.strerror})") from None
+    samples = _to_float(raw, width)
+    if channels > 1:
+        samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels).mean(axis=1)
+    if samples.size == 0:
+        raise BedsideError(f"{path}: the WAV file holds no audio; record it again")
+    samples = resample(samples, rate, SAMPLE_RATE)
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+
+
+_PCM = 1
+_EXTENSIBLE = 0xFFFE
+
+
+def _read_wav(data: bytes) -> Tuple[int, int, int, bytes]:
+    """Parse a RIFF/WAVE file of integer PCM, plain or WAVE_FORMAT_EXTENSIBLE (which the stdlib
+    ``wave`` module refuses before Python 3.12, and which sox writes for 24-bit or multichannel).
+
+    Returns (rate, channels, bytes per sample, sample data).
+    """
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("no RIFF/WAVE header")
+    fmt = None
+    position = 12
+    while position + 8 <= len(data):
+        chunk_id = data[position : position + 4]
+        size = struct.unpack_from("<I", data, position + 4)[0]
+        body = data[position + 8 : position + 8 + size]
+        if chunk_id == b"fmt ":
+            if len(body) < 16:
+                raise ValueError("fmt chunk too short")
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
+            if tag == _EXTENSIBLE and len(body) >= 26:
+                tag = struct.unpack_from("<H", body, 24)[0]  # the sub-format GUID starts with the tag
+            if tag != _PCM:
+                raise ValueError(f"audio format {tag} is not integer PCM")
+            if channels < 1 or rate < 1 or bits not in (8, 16, 24, 32):
+                raise ValueError(f"{channels} channels, {rate} Hz, {bits} bits is not usable")
+            fmt = (rate, channels, bits // 8)
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise ValueError("data before the fmt chunk")
+            usable = len(body) - len(body) % (fmt[1] * fmt[2])
+            return (*fmt, body[:usable])
+        position += 8 + size + (size & 1)
+    raise ValueError("no audio data chunk")
+
+
+def _to_float(raw: bytes, width: int) -> np.ndarray:
+    """Decode little-endian PCM of 1-4 bytes per sample to floats in [-1, 1]."""
+    if width == 1:  # 8-bit WAV is unsigned
+        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    if width == 2:
+        return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    if width == 3:
+        usable = np.frombuffer(raw[: len(raw) - len(raw) % 3], dtype=np.uint8).reshape(-1, 3)
+        as_int = (usable[:, 0].astype(np.int32) | (usable[:, 1].astype(np.int32) << 8)
+                  | (usable[:, 2].astype(np.int32) << 16))
+        as_int = np.where(as_int >= 1 << 23, as_int - (1 << 24), as_int)
+        return as_int.astype(np.float64) / float(1 << 23)
+    if width == 4:
+        return np.frombuffer(raw, dtype="<i4").astype(np.float64) / float(1 << 31)
+    raise ValueError(f"unsupported sample width of {width} bytes")
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Resample with a windowed-sinc low-pass before decimation, so downsampling does not alias."""
+    if rate_in == rate_out or samples.size == 0:
+        return samples
+    if rate_out < rate_in:
+        cutoff = 0.45 * rate_out / rate_in  # cycles per input sample, a little under Nyquist
+        taps = np.arange(-32, 33)
+        kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hamming(taps.size)
+        samples = np.convolve(samples, kernel / kernel.sum(), mode="same")
+    duration = samples.size / rate_in
+    out_times = np.arange(int(round(duration * rate_out))) / rate_out
+    return np.interp(out_times, np.arange(samples.size) / rate_in, samples)
+
+
+def split_frames(samples: np.ndarray) -> Iterator[bytes]:
+    """Cut int16 samples into 30 ms frames, padding the last one with silence."""
+    remainder = samples.size % FRAME_SAMPLES
+    if remainder:
+        samples = np.concatenate([samples, np.zeros(FRAME_SAMPLES - remainder, dtype=np.int16)])
+    data = samples.astype("<i2").tobytes()
+    for start in range(0, len(data), FRAME_BYTES):
+        yield data[start : start + FRAME_BYTES]
+
+
+class FileSource:
+    """Frames from a recorded file, converted to 16 kHz mono int16 when opened."""
+
+    def __init__(self, path: Union[str, Path]) -> None:
+        self.path = Path(path)
+        self.samples = read_audio_file(self.path)
+
+    @property
+    def seconds(self) -> float:
+        return self.samples.size / SAMPLE_RATE
+
+    def frames(self) -> Iterator[bytes]:
+        return split_frames(self.samples)
+
+
+class MicrophoneSource:
+    """Frames from a live input device through a sounddevice input stream.
+
+    The stream is opened in ``frames()`` and closed when the iterator is closed.
+    ``overflows`` counts how often the capture buffer overran (never fatal).
+    """
+
+    def __init__(self, device: Device = None, read_timeout: float = 1.0) -> None:
+        self.device = device
+        self.read_timeout = read_timeout
+        self.overflows = 0
+
+    def frames(self) -> Iterator[Optional[bytes]]:
+        """Yield frames; yields ``None`` when no audio arrived for ``read_timeout`` seconds,
+        so a caller can check for shutdown without a frame."""
+        import sounddevice as sd
+
+        captured: "queue.Queue[bytes]" = queue.Queue()
+
+        def on_audio(data, _frames, _time, status) -> None:
+            if status.input_overflow:
+                self.overflows += 1
+            captured.put(bytes(data))
+
+        try:
+            stream = sd.RawInputStream(
+                samplerate=SAMPLE_RATE, blocksize=FRAME_SAMPLES, device=self.device,
+                channels=1, dtype="int16", callback=on_audio,
+            )
+            stream.start()
+        except (sd.PortAudioError, ValueError) as error:
+            raise BedsideError(
+                f"cannot open the microphone {self.device if self.device is not None else '(default)'}: "
+                f"{error}; plug one in, pick another with --input-device (see 'bedside devices'), "
+                "or try 'bedside simulate FILE.wav'"
+            ) from None
+        try:
+            pending = b""
+            while True:
+                try:
+                    pending += captured.get(timeout=self.read_timeout)
+                except queue.Empty:
+                    if not stream.active:
+                        raise BedsideError("the microphone stopped delivering audio (unplugged?)") from None
+                    yield None
+                    continue
+                while len(pending) >= FRAME_BYTES:
+                    yield pending[:FRAME_BYTES]
+                    pending = pending[FRAME_BYTES:]
+        finally:
+            stream.close(ignore_errors=True)

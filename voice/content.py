@@ -1,0 +1,274 @@
+"""The relief content and intent phrases: loading, schema validation, and typed access.
+
+The content lives in YAML (``voice/data/content.yaml`` by default, or a user's own file).
+A file is checked completely before use; every problem is reported as ``FILE:LINE: what is wrong``
+and a file with any problem is refused as a whole, so the helper never starts half-working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import yaml
+
+from voice.errors import BedsideError
+
+DEFAULT_CONTENT = Path(__file__).with_name("data") / "content.yaml"
+
+# Intents the dialogue manager acts on; a content file must give phrases for each.
+INTENT_NAMES = (
+    "cramp", "next", "repeat", "stop", "okay", "slower", "louder", "quieter",
+    "causes", "prevention", "seek_care", "red_flag", "yes", "no", "help", "thanks",
+)
+REPLY_NAMES = (
+    "stopped", "okay", "still_cramping", "again", "help", "slower", "louder", "quieter",
+    "thanks", "resume", "no_answer",
+)
+TOPIC_NAMES = ("causes", "prevention", "seek_care", "urgent")
+
+Path_ = Tuple[Union[str, int], ...]
+
+
+class ContentError(BedsideError):
+    """A content file with problems; ``problems`` holds one ``FILE:LINE: message`` per problem."""
+
+    def __init__(self, problems: List[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Step:
+    """One relief step: sentences to say, then an optional timed hold."""
+
+    id: str
+    say: Tuple[str, ...]
+    hold_seconds: Optional[float] = None
+    while_holding: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Timing of the dialogue, in seconds."""
+
+    step_wait_seconds: float = 20.0
+    answer_wait_seconds: float = 30.0
+    long_cramp_seconds: float = 600.0
+    countdown_at_seconds: Tuple[float, ...] = (10.0,)
+    disclaimer_every_hours: float = 12.0
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything the helper says and understands, as loaded from one YAML file."""
+
+    path: Path
+    disclaimer: str
+    intro: str
+    steps: Tuple[Step, ...]
+    countdown: str
+    hold_done: str
+    check: str
+    topics: Dict[str, Tuple[str, ...]]
+    prevention_tips: Tuple[str, ...]
+    replies: Dict[str, str]
+    intents: Dict[str, Tuple[str, ...]]
+    sources: Dict[str, str]
+    settings: Settings = field(default_factory=Settings)
+
+
+# --- schema -------------------------------------------------------------------------------
+# A tiny declarative schema: a dict of key -> spec, where a spec is a type name, a nested dict,
+# or ("list", spec) / ("map", spec). Keys ending in "?" are optional.
+
+_TEXT_LIST = ("list", "text")
+_SECTION = {"sources": ("list", "source_ref"), "say": _TEXT_LIST}
+SCHEMA: Dict[str, Any] = {
+    "version": "int",
+    "sources": ("map", {"title": "text", "url?": "text"}),
+    "disclaimer": {"sources": ("list", "source_ref"), "say": "text"},
+    "relief": {
+        "sources": ("list", "source_ref"),
+        "intro": "text",
+        "order": ("list", "step_ref"),
+        "steps": ("map", {"say": _TEXT_LIST, "hold?": "positive", "while_holding?": "text"}),
+        "countdown": "text",
+        "hold_done": "text",
+        "check": "text",
+    },
+    "causes": _SECTION,
+    "prevention": {**_SECTION, "tips": _TEXT_LIST},
+    "seek_care": _SECTION,
+    "urgent": _SECTION,
+    "replies": {name: "text" for name in REPLY_NAMES},
+    "intents": {name: ("list", "phrase") for name in INTENT_NAMES},
+    "settings?": {
+        "step_wait_seconds?": "positive",
+        "answer_wait_seconds?": "positive",
+        "long_cramp_seconds?": "positive",
+        "countdown_at_seconds?": ("list", "positive"),
+        "disclaimer_every_hours?": "positive",
+    },
+}
+
+
+class _Checker:
+    """Walks parsed YAML against SCHEMA, collecting every problem with its line."""
+
+    def __init__(self, filename: str, lines: Dict[Path_, int], data: Any) -> None:
+        self.filename = filename
+        self.lines = lines
+        self.data = data
+        self.problems: List[Tuple[int, str]] = []
+
+    def line_of(self, path: Path_) -> int:
+        while path not in self.lines and path:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def problem(self, path: Path_, message: str) -> None:
+        self.problems.append((self.line_of(path), message))
+
+    def check(self, value: Any, spec: Any, path: Path_) -> None:
+        where = ".".join(str(part) for part in path) or "the file"
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                self.problem(path, f"{where} must be a mapping of keys")
+                return
+            known = {key.rstrip("?"): key for key in spec}
+            for key in value:
+                if key not in known:
+                    self.problem(path + (key,), f"unknown key '{key}' in {where}; expected one of: "
+                                 + ", ".join(sorted(known)))
+            for bare, key in known.items():
+                if bare in value:
+                    self.check(value[bare], spec[key], path + (bare,))
+                elif not key.endswith("?"):
+                    self.problem(path, f"{where} is missing '{bare}'")
+        elif isinstance(spec, tuple) and spec[0] == "list":
+            if isinstance(value, str) and spec[1] == "text":
+                value = [value]
+            if not isinstance(value, list):
+                self.problem(path, f"{where} must be a list")
+            elif not value:
+                kind = "phrases" if spec[1] == "phrase" else "entries"
+                self.problem(path, f"{where} has no {kind}")
+            else:
+                for index, item in enumerate(value):
+                    self.check(item, spec[1], path + (index,))
+        elif isinstance(spec, tuple) and spec[0] == "map":
+            if not isinstance(value, dict) or not value:
+                self.problem(path, f"{where} must be a non-empty mapping")
+                return
+            for key, item in value.items():
+                self.check(item, spec[1], path + (key,))
+        else:
+            self.check_scalar(value, spec, path, where)
+
+    def check_scalar(self, value: Any, spec: str, path: Path_, where: str) -> None:
+        if spec in ("text", "phrase"):
+            if not isinstance(value, str) or not value.strip():
+                self.problem(path, f"{where} has no text to say" if spec == "text"
+                             else f"{where} is an empty phrase")
+        elif spec == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                self.problem(path, f"{where} must be a whole number")
+        elif spec == "positive":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                self.problem(path, f"{where} must be a positive number of seconds, not {value!r}")
+        elif spec == "step_ref":
+            steps = self.data.get("relief", {}).get("steps") or {}
+            if value not in steps:
+                self.problem(path, f"{where} names a missing step '{value}'")
+        elif spec == "source_ref":
+            if value not in (self.data.get("sources") or {}):
+                self.problem(path, f"{where} names an unknown source '{value}'")
+
+
+def _to_python(node: yaml.Node, path: Path_, lines: Dict[Path_, int]) -> Any:
+    """Turn a composed YAML node into plain Python, recording the line of every path."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: Dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            result[key] = _to_python(value_node, path + (key,), lines)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, path + (index,), lines) for index, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _parse(path: Path) -> Tuple[Any, Dict[Path_, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError([f"{path}:1: no such content file; check the path"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContentError([f"{path}:1: cannot read the content file ({error})"]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ContentError([f"{path}:{line}: YAML syntax error: {error.problem or error}"]) from None
+    lines: Dict[Path_, int] = {}
+    return (_to_python(node, (), lines) if node is not None else None), lines
+
+
+def check_content(path: Union[str, Path, None] = None) -> Content:
+    """Load and validate a content file.
+
+    Raises:
+        ContentError: with every problem found, each as ``FILE:LINE: what is wrong``.
+    """
+    from voice.intents import template_problems  # intents builds on content, not the reverse
+
+    path = Path(path) if path else DEFAULT_CONTENT
+    data, lines = _parse(path)
+    checker = _Checker(str(path), lines, data if isinstance(data, dict) else {})
+    checker.check(data, SCHEMA, ())
+    if not checker.problems:
+        for intent, index, message in template_problems(data["intents"]):
+            checker.problem(("intents", intent, index), message)
+    if checker.problems:
+        raise ContentError([f"{path}:{line}: {message}" for line, message in sorted(checker.problems)])
+    return _build(path, data)
+
+
+def _texts(value: Union[str, List[str]]) -> Tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _build(path: Path, data: Dict[str, Any]) -> Content:
+    relief = data["relief"]
+    steps = tuple(
+        Step(
+            id=step_id,
+            say=_texts(relief["steps"][step_id]["say"]),
+            hold_seconds=relief["steps"][step_id].get("hold"),
+            while_holding=relief["steps"][step_id].get("while_holding"),
+        )
+        for step_id in relief["order"]
+    )
+    settings = data.get("settings") or {}
+    if "countdown_at_seconds" in settings:
+        settings = {**settings, "countdown_at_seconds": tuple(settings["countdown_at_seconds"])}
+    return Content(
+        path=path,
+        disclaimer=data["disclaimer"]["say"],
+        intro=relief["intro"],
+        steps=steps,
+        countdown=relief["countdown"],
+        hold_done=relief["hold_done"],
+        check=relief["check"],
+        topics={name: _texts(data[name]["say"]) for name in TOPIC_NAMES},
+        prevention_tips=_texts(data["prevention"]["tips"]),
+        replies=dict(data["replies"]),
+        intents={name: tuple(phrases) for name, phrases in data["intents"].items()},
+        sources={key: source["title"] for key, source in data["sources"].items()},
+        settings=Settings(**settings),
+    )

@@ -1,0 +1,306 @@
+"""The dialogue manager: a pure state machine that guides someone through a cramp.
+
+Events come in (``hear(intent)``, ``tick()``), actions go out (``Say``, ``Wait``, ``ListenFor``,
+``AdjustVoice``, ``EpisodeStarted``, ``EpisodeEnded``). Time comes only from the injected clock,
+so a simulation can run a whole night in milliseconds and tests can step through every path.
+The dialogue never does I/O; the runner (``voice.pipeline``) turns actions into sound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, FrozenSet, List, Optional, Union
+
+from voice.clock import Clock
+from voice.content import Content
+
+# When idle, few intents are listened for: short commands are easy to hear by chance in
+# background speech, and they mean nothing until a conversation has started.
+IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_care", "help", "stop"})
+EPISODE_INTENTS = IDLE_INTENTS | {
+    "next", "repeat", "okay", "yes", "no", "slower", "louder", "quieter", "thanks",
+}
+VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS}
+
+RATE_STEP = 0.85  # "slower" multiplies the speaking rate by this
+VOLUME_STEP = 0.15
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    kind: str = "reply"  # step | countdown | urgent | info | reply
+    start: float = 0.0  # when speaking it begins, after anything said before it
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Call ``tick()`` again at this clock time (unless something is heard first)."""
+
+    until: float
+
+
+@dataclass(frozen=True)
+class ListenFor:
+    intents: FrozenSet[str]
+
+
+@dataclass(frozen=True)
+class AdjustVoice:
+    rate_factor: float = 1.0
+    volume_change: float = 0.0
+
+
+@dataclass(frozen=True)
+class EpisodeStarted:
+    at: float
+
+
+@dataclass(frozen=True)
+class EpisodeEnded:
+    at: float
+    outcome: str  # okay | stopped | red_flag | still_cramping | no_answer
+
+
+Action = Union[Say, Wait, ListenFor, AdjustVoice, EpisodeStarted, EpisodeEnded]
+
+
+def estimate_speech_seconds(text: str, words_per_minute: float) -> float:
+    """How long speaking ``text`` takes: words at the speaking rate plus a pause per sentence."""
+    sentences = max(1, sum(text.count(mark) for mark in ".?!:"))
+    return len(text.split()) * 60.0 / words_per_minute + 0.35 * sentences
+
+
+class Dialogue:
+    """One night's conversation. Create it once and keep it for the whole night."""
+
+    def __init__(self, content: Content, clock: Clock, words_per_minute: float = 140.0,
+                 speech_seconds: Callable[[str, float], float] = estimate_speech_seconds) -> None:
+        self.content = content
+        self.clock = clock
+        self.words_per_minute = words_per_minute
+        self._speech_seconds = speech_seconds
+        self._phase = "idle"  # idle | step | hold | check
+        self._step = 0
+        self._episode_start = 0.0
+        self._seek_care_given = False
+        self._disclaimer_at: Optional[float] = None
+        self._tip = 0
+        self._speech_end = 0.0
+        self._last_said: List[str] = []
+        # Scheduled sayings of the current phase: (time, text), then what happens at ``_deadline``.
+        self._cues: List[tuple] = []
+        self._deadline: Optional[float] = None
+
+    # --- public -------------------------------------------------------------------------
+
+    @property
+    def in_episode(self) -> bool:
+        return self._phase != "idle"
+
+    @property
+    def speaking_until(self) -> float:
+        """When everything said so far will have been spoken (by the speech-time estimate)."""
+        return self._speech_end
+
+    @property
+    def vocabulary(self) -> str:
+        """The name of the vocabulary (in ``VOCABULARIES``) to listen with now."""
+        return "episode" if self.in_episode else "idle"
+
+    @property
+    def listening_for(self) -> FrozenSet[str]:
+        return VOCABULARIES[self.vocabulary]
+
+    @property
+    def next_wakeup(self) -> Optional[float]:
+        """The clock time at which ``tick()`` has something to do, or None when idle."""
+        times = [cue[0] for cue in self._cues] + ([self._deadline] if self._deadline is not None else [])
+        return min(times) if times else None
+
+    def start(self) -> List[Action]:
+        return [ListenFor(IDLE_INTENTS)]
+
+    def hear(self, intent: str) -> List[Action]:
+        """React to one recognized intent; intents not listened for are ignored."""
+        if intent not in self.listening_for:
+            return []
+        handler = getattr(self, f"_on_{intent}")
+        actions: List[Action] = handler()
+        return actions + self._wait_action()
+
+    def tick(self) -> List[Action]:
+        """Let time pass: say due countdowns, move on when a pause ran out."""
+        now = self.clock.now()
+        actions: List[Action] = []
+        while self._cues and self._cues[0][0] <= now:
+            _, text = self._cues.pop(0)
+            actions += self._say(text, "countdown")
+        if self._deadline is not None and self._deadline <= now:
+            self._deadline = None
+            actions += self._on_deadline()
+        if (self.in_episode and not self._seek_care_given
+                and now - self._episode_start >= self.content.settings.long_cramp_seconds):
+            self._seek_care_given = True
+            actions += self._say(" ".join(self.content.topics["seek_care"]), "info")
+        return actions + (self._wait_action() if actions else [])
+
+    # --- intents ------------------------------------------------------------------------
+
+    def _on_cramp(self) -> List[Action]:
+        if self._phase == "check":
+            return self._on_yes()
+        if self.in_episode:  # "it still hurts" during the steps: go over the current step again
+            return self._present_step(self._step)
+        return self._start_episode()
+
+    def _on_next(self) -> List[Action]:
+        return self._advance()
+
+    def _on_repeat(self) -> List[Action]:
+        if self._phase == "check":
+            return self._ask_check()
+        if self.in_episode:
+            return self._present_step(self._step)
+        return self._say(" ".join(self._last_said), "reply") if self._last_said else []
+
+    def _on_stop(self) -> List[Action]:
+        if not self.in_episode:
+            return []  # the runner has already cut off any speech
+        return self._say(self.content.replies["stopped"]) + self._end("stopped")
+
+    def _on_okay(self) -> List[Action]:
+        tips = self.content.prevention_tips
+        tip = tips[self._tip % len(tips)]
+        self._tip += 1
+        return self._say(self.content.replies["okay"].format(tip=tip)) + self._end("okay")
+
+    def _on_yes(self) -> List[Action]:
+        if self._phase != "check":
+            return []
+        replies = self.content.replies
+        self._seek_care_given = True
+        text = " ".join([replies["still_cramping"], *self.content.topics["seek_care"], replies["again"]])
+        return self._say(text, "info") + self._end("still_cramping")
+
+    def _on_no(self) -> List[Action]:
+        return self._on_okay() if self._phase == "check" else []
+
+    def _on_red_flag(self) -> List[Action]:
+        actions = self._say(" ".join(self.content.topics["urgent"]), "urgent")
+        return actions + (self._end("red_flag") if self.in_episode else [])
+
+    def _on_causes(self) -> List[Action]:
+        return self._answer("causes")
+
+    def _on_prevention(self) -> List[Action]:
+        return self._answer("prevention")
+
+    def _on_seek_care(self) -> List[Action]:
+        self._seek_care_given = self._seek_care_given or self.in_episode
+        return self._answer("seek_care")
+
+    def _on_help(self) -> List[Action]:
+        return self._say(self.content.replies["help"])
+
+    def _on_thanks(self) -> List[Action]:
+        return self._say(self.content.replies["thanks"])
+
+    def _on_slower(self) -> List[Action]:
+        self.words_per_minute *= RATE_STEP
+        return [AdjustVoice(rate_factor=RATE_STEP)] + self._say(self.content.replies["slower"])
+
+    def _on_louder(self) -> List[Action]:
+        return [AdjustVoice(volume_change=VOLUME_STEP)] + self._say(self.content.replies["louder"])
+
+    def _on_quieter(self) -> List[Action]:
+        return [AdjustVoice(volume_change=-VOLUME_STEP)] + self._say(self.content.replies["quieter"])
+
+    # --- the relief protocol -------------------------------------------------------------
+
+    def _start_episode(self) -> List[Action]:
+        now = self.clock.now()
+        self._episode_start = now
+        self._seek_care_given = False
+        actions: List[Action] = [EpisodeStarted(now), ListenFor(EPISODE_INTENTS)]
+        every = self.content.settings.disclaimer_every_hours * 3600.0
+        if self._disclaimer_at is None or now - self._disclaimer_at >= every:
+            self._disclaimer_at = now
+            actions += self._say(self.content.disclaimer, "info")
+        return actions + self._present_step(0, lead_in=self.content.intro)
+
+    def _present_step(self, index: int, lead_in: str = "") -> List[Action]:
+        self._step = index
+        step = self.content.steps[index]
+        actions = self._say(" ".join(([lead_in] if lead_in else []) + list(step.say)), "step")
+        start = self._speech_end
+        if step.hold_seconds:
+            self._phase = "hold"
+            end = start + step.hold_seconds
+            cues = []
+            if step.while_holding and step.hold_seconds > 15:
+                cues.append((start + 5.0, step.while_holding))
+            for remaining in sorted(self.content.settings.countdown_at_seconds, reverse=True):
+                if remaining < step.hold_seconds and (not cues or end - remaining > cues[-1][0] + 3):
+                    cues.append((end - remaining, self.content.countdown.format(seconds=f"{remaining:g}")))
+            self._cues = cues
+            self._deadline = end
+        else:
+            self._phase = "step"
+            self._cues = []
+            self._deadline = start + self.content.settings.step_wait_seconds
+        return actions
+
+    def _advance(self) -> List[Action]:
+        if self._phase == "check" or not self.in_episode:
+            return []
+        if self._step + 1 < len(self.content.steps):
+            return self._present_step(self._step + 1)
+        return self._ask_check()
+
+    def _ask_check(self) -> List[Action]:
+        self._phase = "check"
+        self._cues = []
+        actions = self._say(self.content.check, "step")
+        self._deadline = self._speech_end + self.content.settings.answer_wait_seconds
+        return actions
+
+    def _on_deadline(self) -> List[Action]:
+        if self._phase == "hold":
+            lead_in = self.content.hold_done
+            if self._step + 1 < len(self.content.steps):
+                return self._present_step(self._step + 1, lead_in=lead_in)
+            return self._say(lead_in, "step") + self._ask_check()
+        if self._phase == "step":
+            return self._advance()
+        if self._phase == "check":  # no answer: fall silent for the night
+            return self._say(self.content.replies["no_answer"]) + self._end("no_answer")
+        return []
+
+    def _answer(self, topic: str) -> List[Action]:
+        actions = self._say(" ".join(self.content.topics[topic]), "info")
+        if self._phase in ("step", "hold"):  # a question mid-cramp: then carry on with the same step
+            return actions + self._present_step(self._step, lead_in=self.content.replies["resume"])
+        if self._phase == "check":
+            return actions + self._ask_check()
+        return actions
+
+    def _end(self, outcome: str) -> List[Action]:
+        self._phase = "idle"
+        self._cues = []
+        self._deadline = None
+        return [EpisodeEnded(self.clock.now(), outcome), ListenFor(IDLE_INTENTS)]
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _say(self, text: str, kind: str = "reply") -> List[Action]:
+        start = max(self.clock.now(), self._speech_end)
+        self._speech_end = start + self._speech_seconds(text, self.words_per_minute)
+        if kind != "countdown":
+            self._last_said = [text]
+        return [Say(text, kind, start)]
+
+    def _wait_action(self) -> List[Action]:
+        wakeup = self.next_wakeup
+        return [Wait(wakeup)] if wakeup is not None else []
+

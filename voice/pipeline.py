@@ -1,0 +1,166 @@
+"""The pipeline: frames -> endpointer -> recognizer -> intent -> dialogue -> output.
+
+``Conversation`` is the one path both modes use: ``simulate`` feeds it file frames with a
+virtual clock, ``listen`` feeds it microphone frames with the real clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Protocol, Union
+
+from voice.audio import FRAME_BYTES, SAMPLE_RATE
+from voice.clock import Clock
+from voice.dialogue import Action, AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted, Say
+from voice.intents import IntentMatcher
+from voice.recognizer import Recognizer
+
+
+@dataclass(frozen=True)
+class Heard:
+    t: float
+    text: str
+    intent: Optional[str]
+    confidence: Optional[float]
+
+
+@dataclass(frozen=True)
+class Said:
+    t: float
+    text: str
+    kind: str
+
+
+Event = Union[Heard, Said, EpisodeStarted, EpisodeEnded]
+
+
+class Output(Protocol):
+    """Where the helper's voice goes: a speaker, a WAV file, or nowhere."""
+
+    def say(self, said: Said) -> None: ...
+
+    def adjust(self, change: AdjustVoice) -> None: ...
+
+    def cut(self) -> None: ...
+
+    def speaking(self) -> bool: ...
+
+
+class SilentOutput:
+    """Records nothing and plays nothing: for runs that only want the transcript."""
+
+    def say(self, said: Said) -> None:
+        pass
+
+    def adjust(self, change: AdjustVoice) -> None:
+        pass
+
+    def cut(self) -> None:
+        pass
+
+    def speaking(self) -> bool:
+        return False
+
+
+class Endpointer:
+    """Voice-activity endpointing (pocketsphinx's WebRTC-style VAD): cheap, so silence is never decoded."""
+
+    def __init__(self, window: float = 0.3, ratio: float = 0.9, mode: int = 1) -> None:
+        import pocketsphinx
+
+        self._endpointer = pocketsphinx.Endpointer(window=window, ratio=ratio, vad_mode=mode,
+                                                   sample_rate=SAMPLE_RATE)
+        assert self._endpointer.frame_bytes == FRAME_BYTES
+
+    @property
+    def in_speech(self) -> bool:
+        return self._endpointer.in_speech
+
+    def process(self, frame: bytes) -> Optional[bytes]:
+        return self._endpointer.process(frame)
+
+
+@dataclass
+class Conversation:
+    recognizer: Recognizer
+    matcher: IntentMatcher
+    dialogue: Dialogue
+    clock: Clock
+    output: Output = field(default_factory=SilentOutput)
+    on_event: Callable[[Event], None] = lambda event: None
+    events: List[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._endpointer = Endpointer()
+        self._handle(self.dialogue.start())
+
+    @property
+    def triggered(self) -> bool:
+        return any(isinstance(event, EpisodeStarted) for event in self.events)
+
+    def feed(self, frame: bytes) -> None:
+        """One 30 ms frame; the clock must already stand at the frame's end."""
+        self.tick()
+        was_in_speech = self._endpointer.in_speech
+        speech = self._endpointer.process(frame)
+        self._take(speech, was_in_speech)
+
+    def end_stream(self) -> None:
+        """The audio ended: finish a cut-off utterance."""
+        if self._endpointer.in_speech:
+            self._endpointer = Endpointer()
+            self._utterance_ended()
+
+    def tick(self) -> None:
+        wakeup = self.dialogue.next_wakeup
+        if wakeup is not None and wakeup <= self.clock.now():
+            self._handle(self.dialogue.tick())
+
+    def run_out_timers(self, advance_to: Callable[[float], None], limit: int = 10_000) -> None:
+        """Jump the (virtual) clock from one scheduled moment to the next until nothing is left."""
+        for _ in range(limit):
+            wakeup = self.dialogue.next_wakeup
+            if wakeup is None:
+                return
+            advance_to(wakeup)
+            self.tick()
+
+    def _take(self, speech: Optional[bytes], was_in_speech: bool) -> None:
+        if speech is None:
+            return
+        if not was_in_speech:
+            self.recognizer.select(self.dialogue.vocabulary)
+            self.recognizer.start()
+        self.recognizer.accept(speech)
+        if not self._endpointer.in_speech:
+            self._utterance_ended()
+
+    def _utterance_ended(self) -> None:
+        transcript = self.recognizer.finish()
+        if transcript is None:
+            return
+        match = self.matcher.match(transcript.text)
+        intent = match.intent if match else None
+        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence))
+        if intent is None:
+            return
+        if self.output.speaking():
+            if intent != "stop":
+                return  # half-duplex: only "stop" may interrupt the helper's own voice
+            self.output.cut()
+        self._handle(self.dialogue.hear(intent))
+
+    def _handle(self, actions: List[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Say):
+                said = Said(action.start, action.text, action.kind)
+                self._record(said)
+                self.output.say(said)
+            elif isinstance(action, AdjustVoice):
+                self.output.adjust(action)
+            elif isinstance(action, (EpisodeStarted, EpisodeEnded)):
+                self._record(action)
+
+    def _record(self, event: Event) -> None:
+        self.events.append(event)
+        self.on_event(event)

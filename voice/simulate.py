@@ -1,0 +1,109 @@
+"""``bedside simulate``: the whole pipeline on recorded files, with a virtual clock.
+
+The clock follows the audio, taken turn by turn: while the helper speaks, the recording waits
+(a person in bed listens before answering), so a recording needs only short pauses between
+phrases. Once a file ends, scheduled moments (holds, pauses) are jumped over instantly until
+the dialogue has nothing left to say.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource
+from voice.clock import VirtualClock
+from voice.content import Content
+from voice.dialogue import AdjustVoice, Dialogue
+from voice.intents import IntentMatcher
+from voice.pipeline import Conversation, Heard, Output, Said, SilentOutput
+from voice.recognizer import Recognizer
+from voice.speech import Synthesizer
+
+GAP_SECONDS = 0.4
+
+
+class RecordingOutput:
+    """Synthesizes everything said into one growing buffer, for ``--say-to``."""
+
+    def __init__(self, synthesizer: Synthesizer) -> None:
+        self.synthesizer = synthesizer
+        self.chunks: List[np.ndarray] = []
+
+    def say(self, said: Said) -> None:
+        self.chunks += [self.synthesizer.synthesize(said.text),
+                        np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)]
+
+    def adjust(self, change: AdjustVoice) -> None:
+        settings = self.synthesizer.settings
+        settings.words_per_minute *= change.rate_factor
+        settings.volume += change.volume_change
+        self.synthesizer.apply()
+
+    def cut(self) -> None:
+        pass
+
+    def speaking(self) -> bool:
+        return False
+
+    def samples(self) -> np.ndarray:
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
+
+
+@dataclass
+class SimulationResult:
+    file: str
+    engine: str
+    conversation: Conversation
+    audio_seconds: float
+    processing_seconds: float
+
+    def as_json(self) -> Dict[str, Any]:
+        return {
+            "file": self.file,
+            "engine": self.engine,
+            "heard": [{"t": round(event.t, 2), "text": event.text, "intent": event.intent,
+                       "confidence": event.confidence}
+                      for event in self.conversation.events if isinstance(event, Heard)],
+            "said": [{"t": round(event.t, 2), "text": event.text}
+                     for event in self.conversation.events if isinstance(event, Said)],
+            "triggered": self.conversation.triggered,
+        }
+
+    def lines(self) -> List[str]:
+        lines = [f"== {self.file}"]
+        for event in self.conversation.events:
+            if isinstance(event, Heard):
+                meaning = f" -> {event.intent}" if event.intent else " (no intent)"
+                lines.append(f"{event.t:7.2f}  heard: {event.text}{meaning}")
+            elif isinstance(event, Said):
+                lines.append(f"{event.t:7.2f}  said:  {event.text}")
+        if not any(isinstance(event, (Heard, Said)) for event in self.conversation.events):
+            lines.append("         (nothing heard, nothing said)")
+        return lines
+
+
+def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, content: Content,
+                  output: Optional[Output] = None, words_per_minute: float = 140.0) -> SimulationResult:
+    """Run one recording through the pipeline as one night's conversation."""
+    source = FileSource(path)
+    started = time.perf_counter()
+    clock = VirtualClock()
+    conversation = Conversation(recognizer, matcher, Dialogue(content, clock, words_per_minute),
+                                clock, output or SilentOutput())
+    dialogue = conversation.dialogue
+    waited = 0.0  # seconds the recording was held back while the helper spoke
+    for index, frame in enumerate(source.frames()):
+        clock.advance_to((index + 1) * FRAME_SECONDS + waited)
+        conversation.feed(frame)
+        if dialogue.speaking_until > clock.now():
+            waited += dialogue.speaking_until - clock.now()
+            clock.advance_to(dialogue.speaking_until)
+    conversation.end_stream()
+    conversation.run_out_timers(clock.advance_to)
+    return SimulationResult(str(path), recognizer.name, conversation, source.seconds,
+                            time.perf_counter() - started)

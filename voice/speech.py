@@ -1,0 +1,150 @@
+"""Speech out: pyttsx3 (espeak-ng on Linux) synthesizes; sounddevice plays, and can be cut off.
+
+Night defaults are slower and quieter than pyttsx3's (200 words a minute at full volume).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from voice.audio import read_audio_file, SAMPLE_RATE
+from voice.errors import BedsideError
+
+log = logging.getLogger("bedside")
+
+NIGHT_WORDS_PER_MINUTE = 140
+NIGHT_VOLUME = 0.6
+
+
+@dataclass
+class VoiceSettings:
+    words_per_minute: float = NIGHT_WORDS_PER_MINUTE
+    volume: float = NIGHT_VOLUME  # 0.0 - 1.0
+    voice: Optional[str] = None  # an espeak-ng voice such as "en-us" or "en-gb+f3"
+
+
+class Synthesizer:
+    """Text to 16 kHz mono int16 samples with pyttsx3."""
+
+    def __init__(self, settings: Optional[VoiceSettings] = None) -> None:
+        self.settings = settings or VoiceSettings()
+        try:
+            import pyttsx3
+
+            self._engine = pyttsx3.init()
+        except Exception as error:  # pyttsx3 raises whatever its driver raised
+            raise BedsideError(
+                f"text-to-speech is not available ({error}); install espeak-ng: sudo apt-get install espeak-ng"
+            ) from None
+        self.apply()
+
+    def apply(self) -> None:
+        """Push the current settings (after "slower", "louder", ...) into the engine."""
+        self._engine.setProperty("rate", int(self.settings.words_per_minute))
+        self._engine.setProperty("volume", min(1.0, max(0.1, self.settings.volume)))
+        if self.settings.voice:
+            self._engine.setProperty("voice", self.settings.voice)
+
+    def synthesize(self, text: str) -> np.ndarray:
+        handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
+        os.close(handle)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                self._engine.save_to_file(text, name)
+                self._engine.runAndWait()
+            return read_audio_file(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+
+def write_wav(path: Union[str, Path], samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    import wave
+
+    try:
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(rate)
+            wav.writeframes(samples.astype("<i2").tobytes())
+    except OSError as error:
+        raise BedsideError(f"cannot write {path}: {error.strerror}") from None
+
+
+class Speaker:
+    """Speaks queued sentences on an output device in a background thread.
+
+    ``say`` returns at once, so listening goes on while the helper talks; ``cut()`` drops the
+    queue and stops the current sentence within one 0.1 s block.
+    """
+
+    def __init__(self, synthesizer: Synthesizer, device: Union[int, str, None] = None) -> None:
+        self.synthesizer = synthesizer
+        self.device = device
+        self._queue: "queue.Queue[Optional[str]]" = queue.Queue()
+        self._cut = threading.Event()
+        self._busy = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._thread.start()
+
+    def say(self, text: str) -> None:
+        self._busy.set()
+        self._queue.put(text)
+
+    def speaking(self) -> bool:
+        return self._busy.is_set()
+
+    def cut(self) -> None:
+        self._cut.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+
+    def wait(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._busy.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.cut()
+        self._queue.put(None)
+        self._thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        while True:
+            text = self._queue.get()
+            if text is None:
+                return
+            self._cut.clear()
+            try:
+                self._play(self.synthesizer.synthesize(text))
+            except BedsideError as error:
+                log.error("%s", error)
+            finally:
+                if self._queue.empty():
+                    self._busy.clear()
+
+    def _play(self, samples: np.ndarray) -> None:
+        import sounddevice as sd
+
+        block = SAMPLE_RATE // 10
+        try:
+            with sd.OutputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", device=self.device) as out:
+                for start in range(0, samples.size, block):
+                    if self._cut.is_set():
+                        return
+                    out.write(samples[start : start + block].reshape(-1, 1))
+        except (sd.PortAudioError, ValueError) as error:
+            log.error("cannot play on the speaker %s: %s; pick another with --output-device "
+                      "(see 'bedside devices')", self.device if self.device is not None else "(default)", error)
