@@ -117,8 +117,7 @@ SCHEMA: Dict[str, Any] = {
 class _Checker:
     """Walks parsed YAML against SCHEMA, collecting every problem with its line."""
 
-    def __init__(self, filename: str, lines: Dict[Path_, int], data: Any) -> None:
-        self.filename = filename
+    def __init__(self, lines: Dict[Path_, int], data: Any) -> None:
         self.lines = lines
         self.data = data
         self.problems: List[Tuple[int, str]] = []
@@ -229,7 +228,7 @@ def check_content(path: Union[str, Path, None] = None) -> Content:
 
     path = Path(path) if path else DEFAULT_CONTENT
     data, lines = _parse(path)
-    checker = _Checker(str(path), lines, data if isinstance(data, dict) else {})
+    checker = _Checker(lines, data if isinstance(data, dict) else {})
     checker.check(data, SCHEMA, ())
     if not checker.problems:
         for intent, index, message in template_problems(data["intents"]):
