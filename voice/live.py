@@ -34,10 +34,7 @@ class SpeakerOutput:
         self.speaker.say(said.text)
 
     def adjust(self, change: AdjustVoice) -> None:
-        settings = self.speaker.synthesizer.settings
-        settings.words_per_minute *= change.rate_factor
-        settings.volume += change.volume_change
-        self.speaker.synthesizer.apply()
+        self.speaker.synthesizer.adjust(change.rate_factor, change.volume_change)
 
     def cut(self) -> None:
         self.speaker.cut()

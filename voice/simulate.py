@@ -39,10 +39,7 @@ class RecordingOutput:
                         np.zeros(int(GAP_SECONDS * SAMPLE_RATE), dtype=np.int16)]
 
     def adjust(self, change: AdjustVoice) -> None:
-        settings = self.synthesizer.settings
-        settings.words_per_minute *= change.rate_factor
-        settings.volume += change.volume_change
-        self.synthesizer.apply()
+        self.synthesizer.adjust(change.rate_factor, change.volume_change)
 
     def cut(self) -> None:
         pass

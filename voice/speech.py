@@ -57,6 +57,12 @@ class Synthesizer:
         if self.settings.voice:
             self._engine.setProperty("voice", self.settings.voice)
 
+    def adjust(self, rate_factor: float = 1.0, volume_change: float = 0.0) -> None:
+        """Apply a "slower" / "louder" / "quieter" request."""
+        self.settings.words_per_minute *= rate_factor
+        self.settings.volume += volume_change
+        self.apply()
+
     def synthesize(self, text: str) -> np.ndarray:
         handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
         os.close(handle)
