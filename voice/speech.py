@@ -13,6 +13,7 @@ import queue
 import tempfile
 import threading
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -76,8 +77,6 @@ class Synthesizer:
 
 
 def write_wav(path: Union[str, Path], samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
-    import wave
-
     try:
         with wave.open(str(path), "wb") as wav:
             wav.setnchannels(1)
