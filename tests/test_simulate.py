@@ -100,7 +100,9 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, make, message):
 def test_unknown_engine_is_one_line(recordings):
     result = run_bedside("simulate", "--engine", "whisper", str(recordings([1.0])))
     assert result.returncode != 0
-    assert result.stderr.strip() == "bedside: unknown engine 'whisper'; choose one of: auto, vosk, pocketsphinx"
+    assert result.stderr.strip().splitlines() == [
+        "bedside simulate: argument --engine: engine must be one of auto, vosk, pocketsphinx, not 'whisper' "
+        "(see 'bedside simulate --help')"]
 
 
 def test_vosk_with_a_wrong_model_path_names_the_model(recordings):

@@ -6,8 +6,14 @@ the voice-activity endpointer needs, so the rest of the pipeline never sees anot
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
+import signal
 import struct
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Iterator, Optional, Protocol, Tuple, Union
 
@@ -21,6 +27,57 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 
 Device = Union[int, str, None]
+
+# PortAudio reads its device list once; re-reading it closes every open stream. Whoever has a
+# stream open holds this lock, so the list is only refreshed while nothing plays or records.
+PORTAUDIO_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what ALSA and PortAudio print straight to file descriptor 2 while probing or opening
+    devices ("ALSA lib pcm.c: Unknown PCM ...", "Expression ... failed"): the user gets our one line
+    instead. Kept to short calls, because Python's own stderr writes are silenced too."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def threads_without_signals() -> Iterator[None]:
+    """Threads started inside (ours, and PortAudio's audio threads) never receive SIGTERM or
+    SIGINT: a signal landing in one interrupts its ALSA call and breaks the stream mid-sentence.
+    The main thread, which handles the signals, gets them as before once the block ends."""
+    blocked = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def refresh_devices() -> bool:
+    """Re-read the list of sound devices (to find a microphone plugged in after start).
+
+    Returns False, doing nothing, while another stream (the speaker) is open.
+    """
+    import sounddevice as sd
+
+    if not PORTAUDIO_LOCK.acquire(blocking=False):
+        return False
+    try:
+        with quiet_native_stderr(), threads_without_signals():
+            sd._terminate()  # sounddevice's documented way to refresh the device list (its issue #125)
+            sd._initialize()
+    finally:
+        PORTAUDIO_LOCK.release()
+    return True
 
 
 class FrameSource(Protocol):
@@ -157,14 +214,20 @@ class MicrophoneSource:
     ``overflows`` counts how often the capture buffer overran (never fatal).
     """
 
-    def __init__(self, device: Device = None, read_timeout: float = 1.0) -> None:
+    def __init__(self, device: Device = None, read_timeout: float = 1.0, stall_seconds: float = 5.0) -> None:
         self.device = device
         self.read_timeout = read_timeout
+        self.stall_seconds = stall_seconds
         self.overflows = 0
 
     def frames(self) -> Iterator[Optional[bytes]]:
         """Yield frames; yields ``None`` when no audio arrived for ``read_timeout`` seconds,
-        so a caller can check for shutdown without a frame."""
+        so a caller can check for shutdown without a frame.
+
+        Raises:
+            BedsideError: the device cannot be opened, or it stopped delivering audio for
+                ``stall_seconds`` (an unplugged USB microphone can leave a stream that looks active).
+        """
         import sounddevice as sd
 
         captured: "queue.Queue[bytes]" = queue.Queue()
@@ -175,11 +238,12 @@ class MicrophoneSource:
             captured.put(bytes(data))
 
         try:
-            stream = sd.RawInputStream(
-                samplerate=SAMPLE_RATE, blocksize=FRAME_SAMPLES, device=self.device,
-                channels=1, dtype="int16", callback=on_audio,
-            )
-            stream.start()
+            with quiet_native_stderr(), threads_without_signals():
+                stream = sd.RawInputStream(
+                    samplerate=SAMPLE_RATE, blocksize=FRAME_SAMPLES, device=self.device,
+                    channels=1, dtype="int16", callback=on_audio,
+                )
+                stream.start()
         except (sd.PortAudioError, ValueError) as error:
             raise BedsideError(
                 f"cannot open the microphone {self.device if self.device is not None else '(default)'}: "
@@ -188,11 +252,13 @@ class MicrophoneSource:
             ) from None
         try:
             pending = b""
+            last_audio = time.monotonic()
             while True:
                 try:
                     pending += captured.get(timeout=self.read_timeout)
+                    last_audio = time.monotonic()
                 except queue.Empty:
-                    if not stream.active:
+                    if not stream.active or time.monotonic() - last_audio > self.stall_seconds:
                         raise BedsideError("the microphone stopped delivering audio (unplugged?)") from None
                     yield None
                     continue

@@ -7,17 +7,21 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence
 
 from voice import __version__
-from voice.content import ContentError, check_content
+from voice.audio import quiet_native_stderr
+from voice.config import SETTING_NAMES, SETTINGS, Config, default_config_path, describe, load_config
+from voice.content import check_content
 from voice.dialogue import VOCABULARIES
 from voice.errors import BedsideError
 from voice.intents import IntentMatcher
-from voice.recognizer import ENGINES, Recognizer, open_recognizer
-from voice.speech import NIGHT_VOLUME, NIGHT_WORDS_PER_MINUTE, VoiceSettings
+from voice.recognizer import open_recognizer
+from voice.speech import VoiceSettings
+from voice.yamlfile import YamlFileError
 
 log = logging.getLogger("bedside")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,8 +29,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-def _device(value: str) -> Union[int, str]:
-    return int(value) if value.isdigit() else value
+def _setting_type(name: str) -> Callable[[str], Any]:
+    """An argparse type that checks a command-line value exactly like the config file's value."""
+    parse = next(f.metadata["parse"] for f in SETTINGS if f.name == name)
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{name} {error}, not {text!r}") from None
+
+    return convert
+
+
+def _add_setting(command: argparse.ArgumentParser, name: str, *, metavar: Optional[str] = None) -> None:
+    help_text = next(f.metadata["help"] for f in SETTINGS if f.name == name)
+    command.add_argument(f"--{name.replace('_', '-')}", type=_setting_type(name), metavar=metavar,
+                         help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,21 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bedside {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    def config_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--config", metavar="PATH",
+                             help=f"settings file (default: {default_config_path()})")
+
     def engine_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--engine", default="auto", help=f"one of {', '.join(ENGINES)} (default: auto)")
-        command.add_argument("--model", help="Vosk model directory (default: VOSK_MODEL_PATH or models/vosk-model-*)")
-        command.add_argument("--content", help="your own content YAML (default: the built-in one)")
+        config_option(command)
+        _add_setting(command, "engine", metavar="NAME")
+        _add_setting(command, "model", metavar="DIR")
+        _add_setting(command, "content", metavar="FILE")
 
     def voice_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--rate", type=float, default=NIGHT_WORDS_PER_MINUTE, help="words per minute")
-        command.add_argument("--volume", type=float, default=NIGHT_VOLUME, help="0.1 to 1.0")
-        command.add_argument("--voice", help="espeak-ng voice, e.g. en-us or en-gb+f3")
+        _add_setting(command, "rate", metavar="WPM")
+        _add_setting(command, "volume", metavar="0.1-1.0")
+        _add_setting(command, "voice", metavar="NAME")
 
     listen = commands.add_parser("listen", help="listen on the microphone all night (what scripts/run starts)")
     engine_options(listen)
     voice_options(listen)
-    listen.add_argument("--input-device", type=_device, help="microphone name or index (see 'bedside devices')")
-    listen.add_argument("--output-device", type=_device, help="speaker name or index")
+    _add_setting(listen, "input_device", metavar="NAME|INDEX")
+    _add_setting(listen, "output_device", metavar="NAME|INDEX")
+    _add_setting(listen, "log_file", metavar="FILE")
+    _add_setting(listen, "keep_audio", metavar="DIR")
 
     simulate = commands.add_parser("simulate", help="run the helper on recorded WAV files")
     simulate.add_argument("files", nargs="+", metavar="FILE")
@@ -60,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     say = commands.add_parser("say", help="speak a sentence with the night voice")
     say.add_argument("text")
     say.add_argument("--to", metavar="OUT.wav", help="write to a WAV file instead of the speaker")
-    say.add_argument("--output-device", type=_device)
+    config_option(say)
+    _add_setting(say, "output_device", metavar="NAME|INDEX")
     voice_options(say)
 
     commands.add_parser("devices", help="list audio input and output devices")
@@ -69,11 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     content_commands = content.add_subparsers(dest="content_command", metavar="ACTION", parser_class=_Parser)
     check = content_commands.add_parser("check", help="validate a content YAML file")
     check.add_argument("file", nargs="?", help="the file to check (default: the built-in content)")
+
+    config = commands.add_parser("config", help="night settings: volume, rate, voice, devices")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
+    show = config_commands.add_parser("show", help="print the settings in effect and where each came from")
+    config_option(show)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -81,10 +113,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         return _run(args)
-    except ContentError as error:
+    except YamlFileError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        print("bedside: the content file has problems; fix them and start again", file=sys.stderr)
+        print(f"bedside: the {error.kind} file has problems; fix them and start again", file=sys.stderr)
         return 1
     except BedsideError as error:
         print(f"bedside: {error}", file=sys.stderr)
@@ -96,6 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "content":
         return _content_check(args)
+    if args.command == "config":
+        return _config_show(args)
     if args.command == "devices":
         return _devices()
     if args.command == "say":
@@ -105,14 +139,18 @@ def _run(args: argparse.Namespace) -> int:
     return _listen(args)
 
 
-def _voice_settings(args: argparse.Namespace) -> VoiceSettings:
-    return VoiceSettings(words_per_minute=args.rate, volume=args.volume, voice=args.voice)
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config, {name: getattr(args, name, None) for name in SETTING_NAMES})
 
 
-def _load(args: argparse.Namespace):
-    content = check_content(args.content)
+def _voice_settings(config: Config) -> VoiceSettings:
+    return VoiceSettings(words_per_minute=config.rate, volume=config.volume, voice=config.voice)
+
+
+def _load(config: Config):
+    content = check_content(config.content)
     matcher = IntentMatcher(content.intents)
-    recognizer = open_recognizer(args.engine, matcher.vocabularies(VOCABULARIES), args.model)
+    recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     print(f"bedside: engine {recognizer.name}, model {recognizer.model}", file=sys.stderr)
     return content, matcher, recognizer
 
@@ -125,9 +163,17 @@ def _content_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_show(args: argparse.Namespace) -> int:
+    if args.config_command != "show":
+        raise BedsideError("say 'bedside config show [--config PATH]'")
+    print("\n".join(describe(_config(args))))
+    return 0
+
+
 def _sounddevice():
     try:
-        import sounddevice
+        with quiet_native_stderr():  # PortAudio probes every ALSA device when it is first loaded
+            import sounddevice
     except OSError:
         raise BedsideError("the PortAudio library is missing; install it: sudo apt-get install libportaudio2") from None
     return sounddevice
@@ -141,12 +187,13 @@ def _devices() -> int:
 def _say(args: argparse.Namespace) -> int:
     from voice.speech import Speaker, Synthesizer, write_wav
 
-    synthesizer = Synthesizer(_voice_settings(args))
+    config = _config(args)
+    synthesizer = Synthesizer(_voice_settings(config))
     if args.to:
         write_wav(args.to, synthesizer.synthesize(args.text))
         return 0
     _sounddevice()
-    speaker = Speaker(synthesizer, args.output_device)
+    speaker = Speaker(synthesizer, config.output_device)
     speaker.say(args.text)
     speaker.wait()
     speaker.close()
@@ -158,12 +205,13 @@ def _simulate(args: argparse.Namespace) -> int:
     from voice.speech import Synthesizer, write_wav
 
     paths = [Path(name) for name in args.files]
-    content, matcher, recognizer = _load(args)
-    recording = RecordingOutput(Synthesizer(_voice_settings(args))) if args.say_to else None
+    config = _config(args)
+    content, matcher, recognizer = _load(config)
+    recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
     failures = 0
     for path in paths:
         try:
-            result = simulate_file(path, recognizer, matcher, content, recording, args.rate)
+            result = simulate_file(path, recognizer, matcher, content, recording, config.rate)
         except BedsideError as error:  # one bad file must not lose the results of the others
             print(f"bedside: {error}", file=sys.stderr)
             failures += 1
@@ -183,11 +231,26 @@ def _listen(args: argparse.Namespace) -> int:
     from voice.live import listen
     from voice.speech import Speaker, Synthesizer
 
+    config = _config(args)
+    if config.log_file:
+        _log_to_file(config.log_file)
     sounddevice = _sounddevice()
-    if args.input_device is None and not any(d["max_input_channels"] > 0 for d in sounddevice.query_devices()):
+    if config.input_device is None and not any(d["max_input_channels"] > 0 for d in sounddevice.query_devices()):
         raise BedsideError("no microphone found; plug one in (see 'bedside devices'), "
                            "or try the helper on a recording: bedside simulate FILE.wav")
-    content, matcher, recognizer = _load(args)
-    speaker = Speaker(Synthesizer(_voice_settings(args)), args.output_device)
-    listen(recognizer, matcher, content, speaker, args.input_device)
+    content, matcher, recognizer = _load(config)
+    speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device)
+    listen(recognizer, matcher, content, speaker, config.input_device,
+           keep_audio=Path(config.keep_audio) if config.keep_audio else None)
     return 0
+
+
+def _log_to_file(path: str) -> None:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as error:
+        raise BedsideError(f"cannot write the log file {path} ({error.strerror}); "
+                           "choose another with --log-file or log_file in the config") from None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    log.addHandler(handler)

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-import yaml
-
-from voice.errors import BedsideError
+from voice.yamlfile import KeyPath, YamlFileError, line_of, read_yaml
 
 DEFAULT_CONTENT = Path(__file__).with_name("data") / "content.yaml"
 
@@ -28,15 +26,10 @@ REPLY_NAMES = (
 )
 TOPIC_NAMES = ("causes", "prevention", "seek_care", "urgent")
 
-Path_ = Tuple[Union[str, int], ...]
-
-
-class ContentError(BedsideError):
+class ContentError(YamlFileError):
     """A content file with problems; ``problems`` holds one ``FILE:LINE: message`` per problem."""
 
-    def __init__(self, problems: List[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    kind = "content"
 
 
 @dataclass(frozen=True)
@@ -117,20 +110,15 @@ SCHEMA: Dict[str, Any] = {
 class _Checker:
     """Walks parsed YAML against SCHEMA, collecting every problem with its line."""
 
-    def __init__(self, lines: Dict[Path_, int], data: Any) -> None:
+    def __init__(self, lines: Dict[KeyPath, int], data: Any) -> None:
         self.lines = lines
         self.data = data
         self.problems: List[Tuple[int, str]] = []
 
-    def line_of(self, path: Path_) -> int:
-        while path not in self.lines and path:
-            path = path[:-1]
-        return self.lines.get(path, 1)
+    def problem(self, path: KeyPath, message: str) -> None:
+        self.problems.append((line_of(self.lines, path), message))
 
-    def problem(self, path: Path_, message: str) -> None:
-        self.problems.append((self.line_of(path), message))
-
-    def check(self, value: Any, spec: Any, path: Path_) -> None:
+    def check(self, value: Any, spec: Any, path: KeyPath) -> None:
         where = ".".join(str(part) for part in path) or "the file"
         if isinstance(spec, dict):
             if not isinstance(value, dict):
@@ -166,7 +154,7 @@ class _Checker:
         else:
             self.check_scalar(value, spec, path, where)
 
-    def check_scalar(self, value: Any, spec: str, path: Path_, where: str) -> None:
+    def check_scalar(self, value: Any, spec: str, path: KeyPath, where: str) -> None:
         if spec in ("text", "phrase"):
             if not isinstance(value, str) or not value.strip():
                 self.problem(path, f"{where} has no text to say" if spec == "text"
@@ -186,38 +174,6 @@ class _Checker:
                 self.problem(path, f"{where} names an unknown source '{value}'")
 
 
-def _to_python(node: yaml.Node, path: Path_, lines: Dict[Path_, int]) -> Any:
-    """Turn a composed YAML node into plain Python, recording the line of every path."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: Dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            result[key] = _to_python(value_node, path + (key,), lines)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, path + (index,), lines) for index, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
-
-
-def _parse(path: Path) -> Tuple[Any, Dict[Path_, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContentError([f"{path}:1: no such content file; check the path"]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ContentError([f"{path}:1: cannot read the content file ({error})"]) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        raise ContentError([f"{path}:{line}: YAML syntax error: {error.problem or error}"]) from None
-    lines: Dict[Path_, int] = {}
-    return (_to_python(node, (), lines) if node is not None else None), lines
-
-
 def check_content(path: Union[str, Path, None] = None) -> Content:
     """Load and validate a content file.
 
@@ -227,7 +183,7 @@ def check_content(path: Union[str, Path, None] = None) -> Content:
     from voice.intents import template_problems  # intents builds on content, not the reverse
 
     path = Path(path) if path else DEFAULT_CONTENT
-    data, lines = _parse(path)
+    data, lines = read_yaml(path, ContentError)
     checker = _Checker(lines, data if isinstance(data, dict) else {})
     checker.check(data, SCHEMA, ())
     if not checker.problems:

@@ -20,7 +20,9 @@ IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_car
 EPISODE_INTENTS = IDLE_INTENTS | {
     "next", "repeat", "okay", "yes", "no", "slower", "louder", "quieter", "thanks",
 }
-VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS}
+# While the helper's own voice plays, only "stop" may interrupt it (see pipeline.Conversation).
+WHILE_SPEAKING = "while_speaking"
+VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS, WHILE_SPEAKING: frozenset({"stop"})}
 
 RATE_STEP = 0.85  # "slower" multiplies the speaking rate by this
 VOLUME_STEP = 0.15

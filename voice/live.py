@@ -9,9 +9,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Optional
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Optional
 
-from voice.audio import Device, MicrophoneSource
+import numpy as np
+
+from voice.audio import Device, MicrophoneSource, refresh_devices
 from voice.clock import SystemClock
 from voice.content import Content
 from voice.dialogue import AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted
@@ -19,7 +23,7 @@ from voice.errors import BedsideError
 from voice.intents import IntentMatcher
 from voice.pipeline import Conversation, Event, Heard, Said
 from voice.recognizer import Recognizer
-from voice.speech import Speaker
+from voice.speech import Speaker, write_wav
 
 log = logging.getLogger("bedside")
 
@@ -45,7 +49,9 @@ class SpeakerOutput:
 
 def log_event(event: Event) -> None:
     if isinstance(event, Heard):
-        log.info("heard: %r intent=%s", event.text, event.intent)
+        confidence = "" if event.confidence is None else f" (confidence {event.confidence:.2f})"
+        log.info("heard: %r%s", event.text, confidence)
+        log.info("intent: %s", event.intent or "none")
     elif isinstance(event, Said):
         log.info("said: %s", event.text)
     elif isinstance(event, EpisodeStarted):
@@ -54,22 +60,46 @@ def log_event(event: Event) -> None:
         log.info("episode ended: %s", event.outcome)
 
 
+def utterance_keeper(folder: Path) -> Callable[[bytes], None]:
+    """Saves each heard utterance as a WAV in ``folder`` (only when the user turned this on)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # health-related audio: owner only
+    failed = False
+
+    def keep(audio: bytes) -> None:
+        nonlocal failed
+        name = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time() % 1:.3f}"[2:] + ".wav"
+        try:
+            write_wav(folder / name, np.frombuffer(audio, dtype=np.int16))
+        except BedsideError as error:
+            if not failed:  # a full disk must not flood the log or stop the helper
+                log.error("%s; heard audio is no longer kept", error)
+            failed = True
+
+    return keep
+
+
 def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, speaker: Speaker,
-           input_device: Device = None, stop: Optional[threading.Event] = None) -> None:
+           input_device: Device = None, stop: Optional[threading.Event] = None,
+           keep_audio: Optional[Path] = None) -> None:
     """Run until SIGTERM, SIGINT or ``stop`` is set."""
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     clock = SystemClock()
     dialogue = Dialogue(content, clock, speaker.synthesizer.settings.words_per_minute)
-    conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), log_event)
+    conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), log_event,
+                                utterance_keeper(keep_audio) if keep_audio else None)
+    if keep_audio:
+        log.info("keeping every heard utterance in %s", keep_audio)
     microphone = MicrophoneSource(input_device, read_timeout=0.5)
     missing_logged = False
+    frames: Optional[Iterator[Optional[bytes]]] = None
     log.info("listening; say \"cramp\" when you need me")
     try:
         while not stop.is_set():
+            frames = microphone.frames()
             try:
-                for frame in microphone.frames():
+                for frame in frames:
                     if missing_logged:
                         log.info("microphone is back")
                         missing_logged = False
@@ -85,7 +115,11 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                     missing_logged = True
                 conversation.tick()
                 stop.wait(RETRY_SECONDS)
+                refresh_devices()
     finally:
+        log.info("stopping")
+        speaker.close()  # first: closing the microphone while the speaker still plays can crash PortAudio
+        if frames is not None:
+            frames.close()
         if microphone.overflows:
             log.warning("audio input overflowed %d times", microphone.overflows)
-        speaker.close()

@@ -11,7 +11,7 @@ from typing import Callable, List, Optional, Protocol, Union
 
 from voice.audio import FRAME_BYTES, SAMPLE_RATE
 from voice.clock import Clock
-from voice.dialogue import Action, AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted, Say
+from voice.dialogue import WHILE_SPEAKING, Action, AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted, Say
 from voice.intents import IntentMatcher
 from voice.recognizer import Recognizer
 
@@ -88,10 +88,12 @@ class Conversation:
     clock: Clock
     output: Output = field(default_factory=SilentOutput)
     on_event: Callable[[Event], None] = lambda event: None
+    on_utterance: Optional[Callable[[bytes], None]] = None  # gets each utterance's audio, if set
     events: List[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._endpointer = Endpointer()
+        self._utterance: List[bytes] = []
         self._handle(self.dialogue.start())
 
     @property
@@ -129,13 +131,19 @@ class Conversation:
         if speech is None:
             return
         if not was_in_speech:
-            self.recognizer.select(self.dialogue.vocabulary)
+            # A small vocabulary while speaking: "stop" cannot be mistaken for "it stopped".
+            self.recognizer.select(WHILE_SPEAKING if self.output.speaking() else self.dialogue.vocabulary)
             self.recognizer.start()
+            self._utterance = []
         self.recognizer.accept(speech)
+        if self.on_utterance is not None:
+            self._utterance.append(speech)
         if not self._endpointer.in_speech:
             self._utterance_ended()
 
     def _utterance_ended(self) -> None:
+        if self.on_utterance is not None and self._utterance:
+            self.on_utterance(b"".join(self._utterance))
         transcript = self.recognizer.finish()
         if transcript is None:
             return

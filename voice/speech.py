@@ -20,7 +20,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from voice.audio import read_audio_file, SAMPLE_RATE
+from voice.audio import PORTAUDIO_LOCK, SAMPLE_RATE, read_audio_file, threads_without_signals
 from voice.errors import BedsideError
 
 log = logging.getLogger("bedside")
@@ -101,7 +101,8 @@ class Speaker:
         self._cut = threading.Event()
         self._busy = threading.Event()
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
-        self._thread.start()
+        with threads_without_signals():
+            self._thread.start()
 
     def say(self, text: str) -> None:
         self._busy.set()
@@ -124,7 +125,7 @@ class Speaker:
     def close(self) -> None:
         self.cut()
         self._queue.put(None)
-        self._thread.join(timeout=2.0)
+        self._thread.join(timeout=1.0)  # a sentence still being synthesized is abandoned (daemon thread)
 
     def _run(self) -> None:
         while True:
@@ -141,15 +142,30 @@ class Speaker:
                     self._busy.clear()
 
     def _play(self, samples: np.ndarray) -> None:
+        """Play through a callback stream, so this thread never blocks inside PortAudio: a stalled
+        sound server cannot keep it from noticing ``cut()`` (or shutdown) within 50 ms."""
         import sounddevice as sd
 
-        block = SAMPLE_RATE // 10
+        position = 0
+        finished = threading.Event()
+
+        def fill(out: np.ndarray, frames: int, _time, _status) -> None:
+            nonlocal position
+            chunk = samples[position : position + frames]
+            out[: chunk.size, 0] = chunk
+            out[chunk.size :, 0] = 0
+            position += frames
+            if position >= samples.size:
+                raise sd.CallbackStop
+
         try:
-            with sd.OutputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", device=self.device) as out:
-                for start in range(0, samples.size, block):
+            with PORTAUDIO_LOCK, sd.OutputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16",
+                                                 device=self.device, latency="low", callback=fill,
+                                                 finished_callback=finished.set) as out:
+                while not finished.wait(0.05):
                     if self._cut.is_set():
+                        out.abort()  # drops what is buffered: "stop" is heard at once
                         return
-                    out.write(samples[start : start + block].reshape(-1, 1))
         except (sd.PortAudioError, ValueError) as error:
             log.error("cannot play on the speaker %s: %s; pick another with --output-device "
                       "(see 'bedside devices')", self.device if self.device is not None else "(default)", error)
