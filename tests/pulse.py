@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -92,7 +93,9 @@ class PulseServer:
 
     def play_into_microphone(self, wav: Path) -> None:
         """Speak ``wav`` into the virtual microphone; returns when it has been played."""
-        subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.env, check=True, timeout=60)
+        with wave.open(str(wav)) as audio:
+            seconds = audio.getnframes() / audio.getframerate()
+        subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.env, check=True, timeout=seconds + 30)
 
     def listen_to_speaker(self, out: Path) -> "SpeakerRecording":
         return SpeakerRecording(self, out)

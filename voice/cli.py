@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -48,6 +49,13 @@ def _add_setting(command: argparse.ArgumentParser, name: str, *, metavar: Option
                          help=help_text)
 
 
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date and time like 2026-11-20T02:30") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bedside", description="Offline, hands-free helper for night-time calf cramps.")
     parser.add_argument("--version", action="version", version=f"bedside {__version__}")
@@ -75,11 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(listen, "output_device", metavar="NAME|INDEX")
     _add_setting(listen, "log_file", metavar="FILE")
     _add_setting(listen, "keep_audio", metavar="DIR")
+    _add_setting(listen, "night_log", metavar="on|off")
 
     simulate = commands.add_parser("simulate", help="run the helper on recorded WAV files")
     simulate.add_argument("files", nargs="+", metavar="FILE")
     simulate.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
     simulate.add_argument("--say-to", metavar="OUT.wav", help="write everything the helper said into one WAV")
+    simulate.add_argument("--record-history", action="store_true",
+                          help="record the episodes in the night log, marked as simulated")
+    simulate.add_argument("--at", type=_moment, metavar="2026-11-20T02:30",
+                          help="with --record-history: when the recording is taken to start (default: now)")
     engine_options(simulate)
     voice_options(simulate)
 
@@ -96,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     content_commands = content.add_subparsers(dest="content_command", metavar="ACTION", parser_class=_Parser)
     check = content_commands.add_parser("check", help="validate a content YAML file")
     check.add_argument("file", nargs="?", help="the file to check (default: the built-in content)")
+
+    history = commands.add_parser("history", help="the private night log: nights with cramps, what helped")
+    history.add_argument("--days", type=int, default=30, help="how many nights back (default: 30)")
+    output = history.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help='{"episodes": [...], "summary": {...}} on stdout')
+    output.add_argument("--csv", action="store_true", help="one row per episode on stdout")
+    output.add_argument("--forget", action="store_true", help="delete the night log (asks first)")
+    history.add_argument("--plot", metavar="OUT.png", help="also draw a chart to show a doctor")
+    history.add_argument("--yes", action="store_true", help="with --forget: do not ask")
 
     config = commands.add_parser("config", help="night settings: volume, rate, voice, devices")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
@@ -130,6 +152,8 @@ def _run(args: argparse.Namespace) -> int:
         return _content_check(args)
     if args.command == "config":
         return _config_show(args)
+    if args.command == "history":
+        return _history(args)
     if args.command == "devices":
         return _devices()
     if args.command == "say":
@@ -160,6 +184,54 @@ def _content_check(args: argparse.Namespace) -> int:
         raise BedsideError("say 'bedside content check [FILE]'")
     content = check_content(args.file)
     print(f"{content.path}: ok ({len(content.steps)} relief steps, {len(content.intents)} intents)")
+    return 0
+
+
+def _open_history():
+    from voice.history import NightLog
+
+    night_log = NightLog.open()
+    if night_log.recovery_note():
+        print(f"bedside: {night_log.recovery_note()}", file=sys.stderr)
+    return night_log
+
+
+def _history(args: argparse.Namespace) -> int:
+    from voice.history import summarize
+    from voice.report import csv_report, plot_report, text_report
+
+    if args.days < 1:
+        raise BedsideError("--days must be at least 1")
+    night_log = _open_history()
+    if args.forget:
+        return _forget(night_log, args.yes)
+    now = datetime.now()
+    summary = summarize(night_log.episodes(), args.days, now)
+    episodes = [e for e in night_log.episodes() if summary.since <= e.night <= summary.until]
+    night_log.close()
+    if args.json:
+        print(json.dumps({"episodes": [e.as_json() for e in episodes], "summary": summary.as_json()}, indent=2))
+    elif args.csv:
+        print(csv_report(episodes), end="")
+    else:
+        print("\n".join(text_report(episodes, summary, night_log.path)))
+    if args.plot:
+        plot_report(episodes, summary, Path(args.plot))
+        print(f"bedside: chart written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _forget(night_log, confirmed: bool) -> int:
+    count = len([e for e in night_log.episodes() if e.cramp])
+    if not confirmed:
+        print(f"Delete the night log {night_log.path} ({count} episodes)? This cannot be undone. "
+              "Type yes to delete: ", end="", flush=True)
+        answer = sys.stdin.readline().strip().lower()
+        if answer != "yes":
+            print("bedside: nothing deleted", file=sys.stderr)
+            return 1
+    deleted = night_log.forget()
+    print(f"bedside: deleted the night log ({count} episodes; {len(deleted)} files)", file=sys.stderr)
     return 0
 
 
@@ -208,10 +280,13 @@ def _simulate(args: argparse.Namespace) -> int:
     config = _config(args)
     content, matcher, recognizer = _load(config)
     recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
+    if args.at and not args.record_history:
+        raise BedsideError("--at only applies with --record-history")
+    night_log = _open_history() if args.record_history else None
     failures = 0
     for path in paths:
         try:
-            result = simulate_file(path, recognizer, matcher, content, recording, config.rate)
+            result = simulate_file(path, recognizer, matcher, content, recording, config.rate, night_log, args.at)
         except BedsideError as error:  # one bad file must not lose the results of the others
             print(f"bedside: {error}", file=sys.stderr)
             failures += 1
@@ -228,7 +303,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _listen(args: argparse.Namespace) -> int:
-    from voice.live import listen
+    from voice.live import listen, open_night_log
     from voice.speech import Speaker, Synthesizer
 
     config = _config(args)
@@ -241,7 +316,8 @@ def _listen(args: argparse.Namespace) -> int:
     content, matcher, recognizer = _load(config)
     speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device)
     listen(recognizer, matcher, content, speaker, config.input_device,
-           keep_audio=Path(config.keep_audio) if config.keep_audio else None)
+           keep_audio=Path(config.keep_audio) if config.keep_audio else None,
+           night_log=open_night_log(config.night_log))
     return 0
 
 

@@ -51,6 +51,14 @@ def _device(value: Any) -> Device:
     return int(text) if text.isdigit() else text
 
 
+def _switch(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("on", "off", "true", "false", "yes", "no"):
+        return value.lower() in ("on", "true", "yes")
+    raise ValueError("must be on or off")
+
+
 def _number(low: float, high: float) -> Callable[[Any], float]:
     def check(value: Any) -> float:
         problem = ValueError(f"must be a number from {low:g} to {high:g}")
@@ -86,6 +94,7 @@ class Config:
     log_file: Optional[str] = _setting(None, _path, "also append the event log to this file")
     keep_audio: Optional[str] = _setting(None, _path,
                                          "keep every heard utterance as a WAV in this folder (off by default)")
+    night_log: bool = _setting(True, _switch, "keep the private night log of episodes (see 'bedside history')")
     path: Optional[Path] = None  # the config file read, if any
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -165,6 +174,11 @@ def describe(config: Config) -> List[str]:
     rows = []
     for name in SETTING_NAMES:
         value = getattr(config, name)
-        shown = "(not set)" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        if value is None:
+            shown = "(not set)"
+        elif isinstance(value, bool):
+            shown = "on" if value else "off"
+        else:
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
         rows.append(f"{name:<{width}}  {shown:<28} {config.origin(name)}")
     return [header, *rows]

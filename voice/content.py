@@ -7,6 +7,7 @@ and a file with any problem is refused as a whole, so the helper never starts ha
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -18,7 +19,7 @@ DEFAULT_CONTENT = Path(__file__).with_name("data") / "content.yaml"
 # Intents the dialogue manager acts on; a content file must give phrases for each.
 INTENT_NAMES = (
     "cramp", "next", "repeat", "stop", "okay", "slower", "louder", "quieter",
-    "causes", "prevention", "seek_care", "red_flag", "yes", "no", "help", "thanks",
+    "causes", "prevention", "seek_care", "red_flag", "yes", "no", "help", "thanks", "summary",
 )
 REPLY_NAMES = (
     "stopped", "okay", "still_cramping", "again", "help", "slower", "louder", "quieter",
@@ -54,6 +55,18 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class FrequentCramps:
+    """When cramps come on ``nights`` nights within ``within_days`` days, suggest seeing a doctor."""
+
+    nights: int
+    within_days: int
+    suggest: str  # {nights}, {days}
+    summary: str  # {days}, {nights}, {episodes}, {minutes}
+    no_cramps: str  # {days}
+    no_log: str
+
+
+@dataclass(frozen=True)
 class Content:
     """Everything the helper says and understands, as loaded from one YAML file."""
 
@@ -69,6 +82,7 @@ class Content:
     replies: Dict[str, str]
     intents: Dict[str, Tuple[str, ...]]
     sources: Dict[str, str]
+    frequent_cramps: FrequentCramps
     settings: Settings = field(default_factory=Settings)
 
 
@@ -87,7 +101,7 @@ SCHEMA: Dict[str, Any] = {
         "intro": "text",
         "order": ("list", "step_ref"),
         "steps": ("map", {"say": _TEXT_LIST, "hold?": "positive", "while_holding?": "text"}),
-        "countdown": "text",
+        "countdown": ("text_with", ("seconds",)),
         "hold_done": "text",
         "check": "text",
     },
@@ -95,7 +109,16 @@ SCHEMA: Dict[str, Any] = {
     "prevention": {**_SECTION, "tips": _TEXT_LIST},
     "seek_care": _SECTION,
     "urgent": _SECTION,
-    "replies": {name: "text" for name in REPLY_NAMES},
+    "replies": {**{name: "text" for name in REPLY_NAMES}, "okay": ("text_with", ("tip",))},
+    "frequent_cramps": {
+        "sources": ("list", "source_ref"),
+        "nights": "count",
+        "within_days": "count",
+        "suggest": ("text_with", ("nights", "days")),
+        "summary": ("text_with", ("days", "nights", "episodes", "minutes")),
+        "no_cramps": ("text_with", ("days",)),
+        "no_log": "text",
+    },
     "intents": {name: ("list", "phrase") for name in INTENT_NAMES},
     "settings?": {
         "step_wait_seconds?": "positive",
@@ -145,6 +168,10 @@ class _Checker:
             else:
                 for index, item in enumerate(value):
                     self.check(item, spec[1], path + (index,))
+        elif isinstance(spec, tuple) and spec[0] == "text_with":
+            self.check_scalar(value, "text", path, where)
+            if isinstance(value, str):
+                self.check_placeholders(value, spec[1], path, where)
         elif isinstance(spec, tuple) and spec[0] == "map":
             if not isinstance(value, dict) or not value:
                 self.problem(path, f"{where} must be a non-empty mapping")
@@ -154,6 +181,16 @@ class _Checker:
         else:
             self.check_scalar(value, spec, path, where)
 
+    def check_placeholders(self, text: str, allowed: Tuple[str, ...], path: KeyPath, where: str) -> None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as error:  # a lone "{" or "}"
+            self.problem(path, f"{where} has a broken {{placeholder}} ({error})")
+            return
+        for name in sorted(names - set(allowed)):
+            self.problem(path, f"{where} has an unknown placeholder {{{name}}}; it may use: "
+                         + ", ".join(f"{{{n}}}" for n in allowed))
+
     def check_scalar(self, value: Any, spec: str, path: KeyPath, where: str) -> None:
         if spec in ("text", "phrase"):
             if not isinstance(value, str) or not value.strip():
@@ -162,6 +199,9 @@ class _Checker:
         elif spec == "int":
             if not isinstance(value, int) or isinstance(value, bool):
                 self.problem(path, f"{where} must be a whole number")
+        elif spec == "count":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                self.problem(path, f"{where} must be a whole number of at least 1, not {value!r}")
         elif spec == "positive":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 self.problem(path, f"{where} must be a positive number of seconds, not {value!r}")
@@ -225,5 +265,7 @@ def _build(path: Path, data: Dict[str, Any]) -> Content:
         replies=dict(data["replies"]),
         intents={name: tuple(phrases) for name, phrases in data["intents"].items()},
         sources={key: source["title"] for key, source in data["sources"].items()},
+        frequent_cramps=FrequentCramps(**{key: value for key, value in data["frequent_cramps"].items()
+                                          if key != "sources"}),
         settings=Settings(**settings),
     )

@@ -9,14 +9,20 @@ The dialogue never does I/O; the runner (``voice.pipeline``) turns actions into 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, FrozenSet, List, Optional, Union
+from typing import TYPE_CHECKING, Callable, FrozenSet, List, Optional, Tuple, Union
 
 from voice.clock import Clock
 from voice.content import Content
 
+if TYPE_CHECKING:
+    from voice.history import Summary
+
+# Given a number of days, the night log's summary of them; None when no log is kept.
+RecentCramps = Callable[[int], Optional["Summary"]]
+
 # When idle, few intents are listened for: short commands are easy to hear by chance in
 # background speech, and they mean nothing until a conversation has started.
-IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_care", "help", "stop"})
+IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_care", "summary", "help", "stop"})
 EPISODE_INTENTS = IDLE_INTENTS | {
     "next", "repeat", "okay", "yes", "no", "slower", "louder", "quieter", "thanks",
 }
@@ -62,6 +68,7 @@ class EpisodeStarted:
 class EpisodeEnded:
     at: float
     outcome: str  # okay | stopped | red_flag | still_cramping | no_answer
+    steps: Tuple[str, ...] = ()  # the relief steps gone through, in order
 
 
 Action = Union[Say, Wait, ListenFor, AdjustVoice, EpisodeStarted, EpisodeEnded]
@@ -77,11 +84,15 @@ class Dialogue:
     """One night's conversation. Create it once and keep it for the whole night."""
 
     def __init__(self, content: Content, clock: Clock, words_per_minute: float = 140.0,
-                 speech_seconds: Callable[[str, float], float] = estimate_speech_seconds) -> None:
+                 speech_seconds: Callable[[str, float], float] = estimate_speech_seconds,
+                 recent_cramps: Optional[RecentCramps] = None) -> None:
         self.content = content
         self.clock = clock
         self.words_per_minute = words_per_minute
         self._speech_seconds = speech_seconds
+        self._recent_cramps = recent_cramps
+        self._steps_used: List[str] = []
+        self._suggested_at: Optional[float] = None
         self._phase = "idle"  # idle | step | hold | check
         self._step = 0
         self._episode_start = 0.0
@@ -175,7 +186,33 @@ class Dialogue:
         tips = self.content.prevention_tips
         tip = tips[self._tip % len(tips)]
         self._tip += 1
-        return self._say(self.content.replies["okay"].format(tip=tip)) + self._end("okay")
+        actions = self._say(self.content.replies["okay"].format(tip=tip)) + self._end("okay")
+        return actions + self._suggest_doctor_if_frequent()
+
+    def _suggest_doctor_if_frequent(self) -> List[Action]:
+        """After relief, once a night: cramps on many recent nights are worth a doctor's visit."""
+        frequent = self.content.frequent_cramps
+        now = self.clock.now()
+        if self._recent_cramps is None or (self._suggested_at is not None and now - self._suggested_at < 20 * 3600):
+            return []
+        summary = self._recent_cramps(frequent.within_days)
+        if summary is None or summary.nights < frequent.nights:
+            return []
+        self._suggested_at = now
+        return self._say(frequent.suggest.format(nights=summary.nights, days=frequent.within_days), "info")
+
+    def _on_summary(self) -> List[Action]:
+        frequent = self.content.frequent_cramps
+        days = frequent.within_days
+        summary = self._recent_cramps(days) if self._recent_cramps else None
+        if summary is None:
+            text = frequent.no_log
+        elif summary.episodes == 0:
+            text = frequent.no_cramps.format(days=days)
+        else:
+            text = frequent.summary.format(days=days, nights=summary.nights, episodes=summary.episodes,
+                                           minutes=f"{summary.average_minutes or 0:.0f}")
+        return self._answer_text(text)
 
     def _on_yes(self) -> List[Action]:
         if self._phase != "check":
@@ -224,6 +261,7 @@ class Dialogue:
         now = self.clock.now()
         self._episode_start = now
         self._seek_care_given = False
+        self._steps_used = []
         actions: List[Action] = [EpisodeStarted(now), ListenFor(EPISODE_INTENTS)]
         every = self.content.settings.disclaimer_every_hours * 3600.0
         if self._disclaimer_at is None or now - self._disclaimer_at >= every:
@@ -234,6 +272,8 @@ class Dialogue:
     def _present_step(self, index: int, lead_in: str = "") -> List[Action]:
         self._step = index
         step = self.content.steps[index]
+        if step.id not in self._steps_used:
+            self._steps_used.append(step.id)
         actions = self._say(" ".join(([lead_in] if lead_in else []) + list(step.say)), "step")
         start = self._speech_end
         if step.hold_seconds:
@@ -280,7 +320,10 @@ class Dialogue:
         return []
 
     def _answer(self, topic: str) -> List[Action]:
-        actions = self._say(" ".join(self.content.topics[topic]), "info")
+        return self._answer_text(" ".join(self.content.topics[topic]))
+
+    def _answer_text(self, text: str) -> List[Action]:
+        actions = self._say(text, "info")
         if self._phase in ("step", "hold"):  # a question mid-cramp: then carry on with the same step
             return actions + self._present_step(self._step, lead_in=self.content.replies["resume"])
         if self._phase == "check":
@@ -291,7 +334,7 @@ class Dialogue:
         self._phase = "idle"
         self._cues = []
         self._deadline = None
-        return [EpisodeEnded(self.clock.now(), outcome), ListenFor(IDLE_INTENTS)]
+        return [EpisodeEnded(self.clock.now(), outcome, tuple(self._steps_used)), ListenFor(IDLE_INTENTS)]
 
     # --- helpers ------------------------------------------------------------------------
 

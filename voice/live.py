@@ -20,6 +20,7 @@ from voice.clock import SystemClock
 from voice.content import Content
 from voice.dialogue import AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted
 from voice.errors import BedsideError
+from voice.history import HistoryError, HistoryRecorder, NightLog
 from voice.intents import IntentMatcher
 from voice.pipeline import Conversation, Event, Heard, Said
 from voice.recognizer import Recognizer
@@ -78,16 +79,37 @@ def utterance_keeper(folder: Path) -> Callable[[bytes], None]:
     return keep
 
 
+def open_night_log(enabled: bool) -> Optional[NightLog]:
+    """The night log, or None (logged) when it is switched off or cannot be used."""
+    if not enabled:
+        return None
+    try:
+        night_log = NightLog.open()
+    except HistoryError as error:
+        log.error("%s; relief goes on without the night log", error)
+        return None
+    if night_log.recovery_note():
+        log.warning("%s", night_log.recovery_note())
+    return night_log
+
+
 def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, speaker: Speaker,
            input_device: Device = None, stop: Optional[threading.Event] = None,
-           keep_audio: Optional[Path] = None) -> None:
+           keep_audio: Optional[Path] = None, night_log: Optional[NightLog] = None) -> None:
     """Run until SIGTERM, SIGINT or ``stop`` is set."""
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     clock = SystemClock()
-    dialogue = Dialogue(content, clock, speaker.synthesizer.settings.words_per_minute)
-    conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), log_event,
+    history = HistoryRecorder(night_log)
+    dialogue = Dialogue(content, clock, speaker.synthesizer.settings.words_per_minute,
+                        recent_cramps=history.recent)
+
+    def on_event(event: Event) -> None:
+        log_event(event)
+        history.on_event(event)
+
+    conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), on_event,
                                 utterance_keeper(keep_audio) if keep_audio else None)
     if keep_audio:
         log.info("keeping every heard utterance in %s", keep_audio)
@@ -121,5 +143,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
         speaker.close()  # first: closing the microphone while the speaker still plays can crash PortAudio
         if frames is not None:
             frames.close()
+        if night_log is not None:
+            night_log.close()
         if microphone.overflows:
             log.warning("audio input overflowed %d times", microphone.overflows)

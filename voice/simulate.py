@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -19,6 +20,7 @@ from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource
 from voice.clock import VirtualClock
 from voice.content import Content
 from voice.dialogue import AdjustVoice, Dialogue
+from voice.history import HistoryRecorder, NightLog
 from voice.intents import IntentMatcher
 from voice.pipeline import Conversation, Heard, Output, Said, SilentOutput
 from voice.recognizer import Recognizer
@@ -85,13 +87,20 @@ class SimulationResult:
 
 
 def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, content: Content,
-                  output: Optional[Output] = None, words_per_minute: float = 140.0) -> SimulationResult:
-    """Run one recording through the pipeline as one night's conversation."""
+                  output: Optional[Output] = None, words_per_minute: float = 140.0,
+                  night_log: Optional[NightLog] = None, at: Optional[datetime] = None) -> SimulationResult:
+    """Run one recording through the pipeline as one night's conversation.
+
+    With ``night_log``, its episodes are recorded there as if the recording began at ``at``
+    (default: now), and the dialogue sees the log as ``listen`` would.
+    """
     source = FileSource(path)
     started = time.perf_counter()
     clock = VirtualClock()
-    conversation = Conversation(recognizer, matcher, Dialogue(content, clock, words_per_minute),
-                                clock, output or SilentOutput())
+    began = at or datetime.now()
+    history = HistoryRecorder(night_log, lambda: began + timedelta(seconds=clock.now()), source="simulated")
+    dialogue = Dialogue(content, clock, words_per_minute, recent_cramps=history.recent if night_log else None)
+    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), history.on_event)
     dialogue = conversation.dialogue
     waited = 0.0  # seconds the recording was held back while the helper spoke
     for index, frame in enumerate(source.frames()):
