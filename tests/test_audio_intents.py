@@ -68,3 +68,4 @@ def test_vocabulary_is_enumerated_from_the_templates():
     sentences = MATCHER.sentences(["cramp"])
     assert "i've got a cramp in my foot" in sentences and "charley horse" in sentences
     assert "next" not in sentences
+
