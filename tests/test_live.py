@@ -6,6 +6,8 @@ from the virtual speaker with parecord.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,3 +129,17 @@ def test_sigterm_while_speaking_exits_cleanly_within_two_seconds(pulse, helper, 
     say_into_microphone(pulse, speaker, recordings(["I have a cramp in my calf"]))
     assert speaker.wait_for_speech(since=0.0, timeout=8) is not None
     assert helper.stop() < 2.0
+
+
+def test_doctor_records_from_the_microphone_and_opens_the_speaker(pulse, tmp_path, recordings):
+    config = tmp_path / "config.yaml"
+    config.write_text("input_device: pulse\noutput_device: pulse\n")
+    env = {**pulse.env, "XDG_DATA_HOME": str(tmp_path / "data")}
+    doctor = subprocess.Popen([sys.executable, "-m", "voice", "doctor", "--config", str(config)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # The microphone check records for 2 s, after the engine check: keep talking into it meanwhile.
+    while doctor.poll() is None:
+        pulse.play_into_microphone(recordings(["I have a cramp in my calf, and my leg is stiff."]))
+    out, err = doctor.communicate(timeout=120)
+    assert doctor.returncode == 0, out + err
+    assert "✓ microphone: pulse: 2 s recorded, level" in out and "✓ speaker: pulse" in out

@@ -17,6 +17,7 @@ from voice.content import check_content
 from voice.dialogue import VOCABULARIES
 from voice.errors import BedsideError
 from voice.intents import IntentMatcher
+from voice.models import DEFAULT_MODEL
 from voice.recognizer import open_recognizer
 from voice.speech import VoiceSettings
 from voice.yamlfile import YamlFileError
@@ -105,10 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("devices", help="list audio input and output devices")
 
+    doctor = commands.add_parser("doctor", help="check packages, engine, devices, voice, config and content")
+    config_option(doctor)
+
     content = commands.add_parser("content", help="work with content files")
     content_commands = content.add_subparsers(dest="content_command", metavar="ACTION", parser_class=_Parser)
     check = content_commands.add_parser("check", help="validate a content YAML file")
     check.add_argument("file", nargs="?", help="the file to check (default: the built-in content)")
+
+    model = commands.add_parser("model", help="Vosk speech models: download, install, list")
+    model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
+    fetch = model_commands.add_parser("download", help="download, check and install a model")
+    fetch.add_argument("--name", default=DEFAULT_MODEL, help=f"a known model (default: {DEFAULT_MODEL})")
+    fetch.add_argument("--url", help="download from here instead (a mirror, or another model); needs --sha256")
+    fetch.add_argument("--sha256", help="the archive's SHA-256, checked before anything is installed")
+    copied = model_commands.add_parser("install", help="install from a copied .zip or an unpacked folder (offline)")
+    copied.add_argument("source", metavar="ZIP|DIR")
+    model_commands.add_parser("list", help="installed models, and which one is in use")
 
     history = commands.add_parser("history", help="the private night log: nights with cramps, what helped")
     history.add_argument("--days", type=int, default=30, help="how many nights back (default: 30)")
@@ -154,8 +168,19 @@ def _run(args: argparse.Namespace) -> int:
         return _config_show(args)
     if args.command == "history":
         return _history(args)
+    if args.command == "model":
+        return _model(args)
     if args.command == "devices":
         return _devices()
+    if args.command == "doctor":
+        from voice.doctor import run_checks
+
+        checks = run_checks(args.config)
+        print("\n".join(check.line() for check in checks))
+        failed = [check.name for check in checks if not check.ok]
+        print(f"{len(checks) - len(failed)} of {len(checks)} checks passed" + (
+            f"; fix: {', '.join(failed)}" if failed else ""))
+        return 1 if failed else 0
     if args.command == "say":
         return _say(args)
     if args.command == "simulate":
@@ -184,6 +209,35 @@ def _content_check(args: argparse.Namespace) -> int:
         raise BedsideError("say 'bedside content check [FILE]'")
     content = check_content(args.file)
     print(f"{content.path}: ok ({len(content.steps)} relief steps, {len(content.intents)} intents)")
+    return 0
+
+
+def _model(args: argparse.Namespace) -> int:
+    from voice import models
+
+    if args.model_command == "download":
+        if args.url and not args.sha256:
+            raise BedsideError("--url needs --sha256, so the download can be checked before it is installed")
+        known = models.KNOWN_MODELS.get(args.name)
+        if known is None and not args.url:
+            raise BedsideError(f"unknown model '{args.name}'; known: {', '.join(models.KNOWN_MODELS)}, "
+                               "or give --url and --sha256")
+        url, sha256 = args.url or known.url, args.sha256 or known.sha256
+        size = known.size if known is not None and not args.url else None
+        path = models.download(url, sha256, size, progress=models.terminal_progress(f"downloading {args.name}"))
+    elif args.model_command == "install":
+        path = models.install(Path(args.source))
+    elif args.model_command == "list":
+        installed = models.installed_models()
+        if not installed:
+            print("no Vosk model installed (pocketsphinx is used); get one with: bedside model download")
+        for model in installed:
+            print(f"{'*' if model.in_use else ' '} {model.path}  ({model.megabytes:.0f} MB)"
+                  f"{'  <- in use' if model.in_use else ''}")
+        return 0
+    else:
+        raise BedsideError("say 'bedside model download', 'bedside model install ZIP|DIR' or 'bedside model list'")
+    print(f"bedside: installed {path.name} in {path.parent}; it is used from now on (engine auto)")
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from voice.audio import Device
+from voice.paths import config_home
 from voice.recognizer import ENGINES
 from voice.speech import NIGHT_VOLUME, NIGHT_WORDS_PER_MINUTE
 from voice.yamlfile import YamlFileError, line_of, read_yaml
@@ -107,8 +108,7 @@ SETTING_NAMES = tuple(f.name for f in SETTINGS)
 
 
 def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "bedside" / "config.yaml"
+    return config_home() / "config.yaml"
 
 
 def load_config(path: Union[str, Path, None] = None, overrides: Optional[Mapping[str, Any]] = None) -> Config:

@@ -21,6 +21,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from voice.dialogue import EpisodeEnded, EpisodeStarted
 from voice.errors import BedsideError
+from voice.paths import data_home
 from voice.pipeline import Event, Heard
 
 log = logging.getLogger("bedside")
@@ -60,8 +61,7 @@ class HistoryError(BedsideError):
 
 
 def default_history_path() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "bedside" / FILE_NAME
+    return data_home() / FILE_NAME
 
 
 def night_of(moment: datetime) -> date:

@@ -26,12 +26,13 @@ from typing import Dict, List, Mapping, Optional, Protocol, Sequence
 
 from voice.audio import SAMPLE_RATE
 from voice.errors import BedsideError
+from voice.paths import data_home
 
 ENGINES = ("auto", "vosk", "pocketsphinx")
 VOSK_MODEL_NAME = "vosk-model-small-en-us-0.15"
 VOSK_MODEL_HELP = (
-    f"download {VOSK_MODEL_NAME}.zip from https://alphacephei.com/vosk/models, unzip it into "
-    "models/ (or set VOSK_MODEL_PATH), or use --engine pocketsphinx"
+    f"get {VOSK_MODEL_NAME} with 'bedside model download' (or copy its zip over and use "
+    "'bedside model install FILE.zip'), or use --engine pocketsphinx"
 )
 PROJECT_MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -67,8 +68,7 @@ class Recognizer(Protocol):
 # --- model discovery ------------------------------------------------------------------------
 
 def user_models_dir() -> Path:
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "bedside" / "models"
+    return data_home() / "models"
 
 
 def is_vosk_model(path: Path) -> bool:

@@ -1,0 +1,45 @@
+"""``bedside doctor`` without sound devices: every check still runs, each ✗ comes with a fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def doctor(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "PULSE_SERVER": f"unix:{tmp_path}/no-such-server"}  # no sound server, no devices
+    return subprocess.run([sys.executable, "-m", "voice", "doctor", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_without_devices_the_device_checks_fail_with_a_fix_and_the_rest_pass(tmp_path):
+    result = doctor(tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    marks = {line[2:].split(":")[0]: line[0] for line in lines if line[:1] in "✓✗"}
+    assert marks == {"python": "✓", "packages": "✓", "config": "✓", "content": "✓", "engine": "✓",
+                     "microphone": "✗", "speaker": "✗", "voice": "✓", "night log": "✓"}
+    for index, line in enumerate(lines):
+        if line.startswith("✗"):
+            assert lines[index + 1].startswith("    fix: ")
+    assert lines[-1] == "7 of 9 checks passed; fix: microphone, speaker"
+
+
+def test_a_bad_config_is_named_with_its_line(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("volume: 7\n")
+    result = doctor(tmp_path, "--config", str(config))
+    assert f"✗ config: {config}:1: volume must be a number from 0.1 to 1, not 7" in result.stdout
+    assert result.returncode == 1
+
+
+def test_a_broken_content_file_is_named_with_its_line(tmp_path):
+    content = tmp_path / "content.yaml"
+    content.write_text("version: [1\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"content: {content}\n")
+    result = doctor(tmp_path, "--config", str(config))
+    assert f"✗ content: {content}:2: YAML syntax error" in result.stdout
+    assert "✗ engine: not checked: the content file has problems" in result.stdout

@@ -1,0 +1,185 @@
+"""``bedside doctor``: check everything the helper needs, each with a fix when it fails.
+
+Every check runs even when an earlier one failed, so one run shows all that is wrong.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from importlib import metadata
+import sys
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+import numpy as np
+
+from voice.audio import SAMPLE_RATE, quiet_native_stderr
+from voice.config import Config, load_config
+from voice.errors import BedsideError
+from voice.yamlfile import YamlFileError
+
+RECORD_SECONDS = 2.0
+QUIET_DBFS = -60.0  # a working microphone in a quiet bedroom still measures above this
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = "✓" if self.ok else "✗"
+        return f"{mark} {self.name}: {self.detail}" + ("" if self.ok else f"\n    fix: {self.fix}")
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 9):
+        return Check("python", False, f"{version} is too old", "install Python 3.9 or newer")
+    return Check("python", True, version)
+
+
+PACKAGES = {"vosk": "vosk", "pocketsphinx": "pocketsphinx", "pyttsx3": "pyttsx3", "sounddevice": "sounddevice",
+            "yaml": "PyYAML", "hassil": "hassil", "numpy": "numpy", "matplotlib": "matplotlib"}
+
+
+def check_packages() -> Check:
+    found, missing = [], []
+    for module, distribution in PACKAGES.items():
+        try:
+            with quiet_native_stderr():
+                importlib.import_module(module)
+            found.append(f"{distribution} {metadata.version(distribution)}")
+        except (ImportError, OSError, metadata.PackageNotFoundError) as error:
+            missing.append(f"{distribution} ({error})")
+    if missing:
+        return Check("packages", False, "missing: " + ", ".join(missing),
+                     "run scripts/setup (it installs the package and libportaudio2)")
+    return Check("packages", True, ", ".join(found))
+
+
+def check_config(config_path: Optional[str]) -> Check:
+    try:
+        config = load_config(config_path)
+    except YamlFileError as error:
+        return Check("config", False, "; ".join(error.problems), "correct those lines, then check again")
+    where = str(config.path) if config.path else "none (built-in night settings)"
+    return Check("config", True, where)
+
+
+def check_content(config: Config) -> Check:
+    from voice.content import check_content as load
+
+    try:
+        content = load(config.content)
+    except YamlFileError as error:
+        return Check("content", False, "; ".join(error.problems),
+                     "correct those lines (bedside content check FILE), or remove 'content' from the config")
+    return Check("content", True, f"{content.path} ({len(content.steps)} steps, {len(content.intents)} intents)")
+
+
+def check_engine(config: Config) -> Check:
+    from voice.content import check_content as load
+    from voice.dialogue import VOCABULARIES
+    from voice.intents import IntentMatcher
+    from voice.recognizer import open_recognizer
+
+    try:
+        matcher = IntentMatcher(load(config.content).intents)
+        recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
+    except YamlFileError:
+        return Check("engine", False, "not checked: the content file has problems", "fix the content first")
+    except BedsideError as error:
+        return Check("engine", False, str(error), "bedside model download, or set engine: pocketsphinx")
+    note = "" if recognizer.name == "vosk" else "; for Vosk: bedside model download"
+    return Check("engine", True, f"{recognizer.name}, model {recognizer.model}{note}")
+
+
+def _audio_error(error: Exception) -> bool:
+    """Errors sounddevice raises for a missing, busy or wrong device (or missing PortAudio)."""
+    return isinstance(error, (OSError, ValueError)) or type(error).__name__ == "PortAudioError"
+
+
+def check_microphone(config: Config) -> Check:
+    fix = ("plug in the USB microphone, check 'bedside devices', and set input_device in the config "
+           "(or --input-device)")
+    try:
+        with quiet_native_stderr():
+            import sounddevice as sd
+
+            recording = sd.rec(int(RECORD_SECONDS * SAMPLE_RATE), samplerate=SAMPLE_RATE, channels=1,
+                               dtype="int16", device=config.input_device)
+            sd.wait()
+    except Exception as error:  # noqa: BLE001 - narrowed just below
+        if not _audio_error(error):
+            raise
+        return Check("microphone", False, f"cannot record from {config.input_device or 'the default input'} "
+                     f"({error})", fix)
+    samples = recording[:, 0].astype(np.float64) / 32768.0
+    rms = math.sqrt(float(np.mean(samples ** 2)))
+    level = 20 * math.log10(rms) if rms > 0 else -math.inf
+    name = config.input_device if config.input_device is not None else "default input"
+    if level < QUIET_DBFS:
+        return Check("microphone", False, f"{name}: {RECORD_SECONDS:g} s recorded, level {level:.0f} dBFS "
+                     "(silence: muted or the wrong device?)",
+                     "unmute it and raise its capture level with 'alsamixer' (F4), or pick another input_device")
+    return Check("microphone", True, f"{name}: {RECORD_SECONDS:g} s recorded, level {level:.0f} dBFS")
+
+
+def check_speaker(config: Config) -> Check:
+    try:
+        with quiet_native_stderr():
+            import sounddevice as sd
+
+            sd.play(np.zeros(SAMPLE_RATE // 5, dtype=np.int16), SAMPLE_RATE, device=config.output_device)
+            sd.wait()
+    except Exception as error:  # noqa: BLE001 - narrowed just below
+        if not _audio_error(error):
+            raise
+        return Check("speaker", False, f"cannot play on {config.output_device or 'the default output'} ({error})",
+                     "plug in the speaker, check 'bedside devices', and set output_device in the config")
+    name = config.output_device if config.output_device is not None else "default output"
+    return Check("speaker", True, f"{name} opens and plays (test it aloud: bedside say hello)")
+
+
+def check_voice(config: Config) -> Check:
+    from voice.speech import Synthesizer, VoiceSettings
+
+    try:
+        samples = Synthesizer(VoiceSettings(config.rate, config.volume, config.voice)).synthesize("Hello.")
+    except BedsideError as error:
+        return Check("voice", False, str(error), "sudo apt-get install espeak-ng")
+    if samples.size == 0 or not np.any(samples):
+        return Check("voice", False, f"the voice {config.voice or '(default)'} produced no sound",
+                     "choose a voice from 'espeak-ng --voices' (voice in the config), or remove it")
+    return Check("voice", True, f"{config.voice or 'default espeak-ng voice'}, {config.rate:g} words a minute, "
+                 f"volume {config.volume:g}")
+
+
+def check_night_log(config: Config) -> Check:
+    from voice.history import HistoryError, NightLog
+
+    if not config.night_log:
+        return Check("night log", True, "off (night_log: off)")
+    try:
+        night_log = NightLog.open()
+    except HistoryError as error:
+        return Check("night log", False, str(error), "check the folder's permissions, or set night_log: off")
+    note = night_log.recovery_note()
+    count = len([e for e in night_log.episodes() if e.cramp])
+    night_log.close()
+    return Check("night log", True, f"{night_log.path} ({count} episodes)" + (f"; {note}" if note else ""))
+
+
+def run_checks(config_path: Optional[str]) -> List[Check]:
+    checks = [check_python(), check_packages(), check_config(config_path)]
+    if not checks[-1].ok:
+        config = Config()  # go on with the defaults, so the other checks still say something
+    else:
+        config = load_config(config_path)
+    steps: List[Callable[[Config], Check]] = [check_content, check_engine, check_microphone, check_speaker,
+                                              check_voice, check_night_log]
+    return checks + [step(config) for step in steps]
