@@ -51,7 +51,7 @@ MATCHER = IntentMatcher(check_content().intents)
     ("slower", "slower"), ("louder", "louder"), ("quieter", "quieter"),
     ("why do cramps happen", "causes"), ("how can I prevent cramps", "prevention"),
     ("should I see a doctor", "seek_care"), ("my leg is swollen", "red_flag"), ("my calf is red", "red_flag"),
-    ("it feels warm", "red_flag"), ("yes", "yes"), ("no", "no"), ("what can I say", "help"),
+    ("it feels warm", "red_flag_during"), ("yes", "yes"), ("no", "no"), ("what can I say", "help"),
     ("thank you", "thanks"),
 ])
 def test_phrases_match_their_intent(text, intent):

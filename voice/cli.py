@@ -114,6 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = content_commands.add_parser("check", help="validate a content YAML file")
     check.add_argument("file", nargs="?", help="the file to check (default: the built-in content)")
 
+    bench = commands.add_parser("bench", help="measure recall, false triggers, speed and latency on recordings")
+    bench.add_argument("--corpus", metavar="DIR", help="real speech for negatives: a folder with manifest.csv")
+    bench.add_argument("--engine", default="all", help="pocketsphinx, vosk, or all (the default: those available)")
+    bench.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    bench.add_argument("--content", metavar="FILE", help="your own content YAML")
+    bench.add_argument("--json", metavar="OUT", help="write the numbers here as JSON")
+    bench.add_argument("--plot", metavar="OUT.png", help="draw recall against SNR and a latency histogram")
+    bench.add_argument("--set", choices=("test", "tuning"), default="test",
+                       help="which phrasings and voices (tune on 'tuning', report 'test')")
+    bench.add_argument("--minutes", type=float, default=10.0, help="length of the continuous negative stream")
+
     model = commands.add_parser("model", help="Vosk speech models: download, install, list")
     model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
     fetch = model_commands.add_parser("download", help="download, check and install a model")
@@ -170,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         return _history(args)
     if args.command == "model":
         return _model(args)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "devices":
         return _devices()
     if args.command == "doctor":
@@ -209,6 +222,29 @@ def _content_check(args: argparse.Namespace) -> int:
         raise BedsideError("say 'bedside content check [FILE]'")
     content = check_content(args.file)
     print(f"{content.path}: ok ({len(content.steps)} relief steps, {len(content.intents)} intents)")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from voice import bench
+
+    corpus = Path(args.corpus) if args.corpus else None
+    if corpus is not None and not (corpus / "manifest.csv").is_file():
+        raise BedsideError(f"{corpus} has no manifest.csv; give the folder that holds it, or leave out --corpus")
+    content = check_content(args.content)
+    engines = bench.engines_to_bench(args.engine, args.model)
+    print(f"bedside: making the {args.set} recordings{' and reading ' + str(corpus) if corpus else ''}...",
+          file=sys.stderr)
+    recordings = bench.make_recordings(corpus, args.set, args.minutes)
+    reports = {engine: bench.bench_engine(engine, content, recordings, model=args.model) for engine in engines}
+    print("\n".join(bench.summary_lines(reports)))
+    if args.json:
+        data = {"set": args.set, "corpus": str(corpus) if corpus else None,
+                "engines": {engine: {**report.numbers, "recall_clean_by_voice": report.recall_by_voice}
+                            for engine, report in reports.items()}}
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
+    if args.plot:
+        bench.plot(reports, Path(args.plot))
     return 0
 
 

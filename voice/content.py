@@ -20,6 +20,7 @@ DEFAULT_CONTENT = Path(__file__).with_name("data") / "content.yaml"
 INTENT_NAMES = (
     "cramp", "next", "repeat", "stop", "okay", "slower", "louder", "quieter",
     "causes", "prevention", "seek_care", "red_flag", "yes", "no", "help", "thanks", "summary",
+    "red_flag_during",
 )
 REPLY_NAMES = (
     "stopped", "okay", "still_cramping", "again", "help", "slower", "louder", "quieter",

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 RecentCramps = Callable[[int], Optional["Summary"]]
 
 # When idle, few intents are listened for: short commands are easy to hear by chance in
-# background speech, and they mean nothing until a conversation has started.
-IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_care", "summary", "help", "stop"})
+# background speech, and they mean nothing until a conversation has started. ("stop" is
+# listened for whenever the helper speaks; see WHILE_SPEAKING.)
+IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_care", "summary", "help"})
 EPISODE_INTENTS = IDLE_INTENTS | {
-    "next", "repeat", "okay", "yes", "no", "slower", "louder", "quieter", "thanks",
+    "next", "repeat", "okay", "yes", "no", "slower", "louder", "quieter", "thanks", "stop",
+    "red_flag_during",  # "it feels warm": a red flag only when "it" can be the cramping leg
 }
 # While the helper's own voice plays, only "stop" may interrupt it (see pipeline.Conversation).
 WHILE_SPEAKING = "while_speaking"
@@ -228,6 +230,9 @@ class Dialogue:
     def _on_red_flag(self) -> List[Action]:
         actions = self._say(" ".join(self.content.topics["urgent"]), "urgent")
         return actions + (self._end("red_flag") if self.in_episode else [])
+
+    def _on_red_flag_during(self) -> List[Action]:
+        return self._on_red_flag()
 
     def _on_causes(self) -> List[Action]:
         return self._answer("causes")

@@ -347,7 +347,7 @@ class HistoryRecorder:
             elif isinstance(event, EpisodeEnded) and self._episode is not None:
                 self.night_log.end_episode(self._episode, now, event.outcome, event.steps)
                 self._episode = None
-            elif isinstance(event, Heard) and event.intent == "red_flag":
+            elif isinstance(event, Heard) and event.intent in ("red_flag", "red_flag_during"):
                 self.night_log.add_red_flag(now, event.text, self._episode, self.source)
         except HistoryError as error:
             log.error("%s; relief goes on without the night log", error)

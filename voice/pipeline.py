@@ -17,6 +17,9 @@ from voice.recognizer import Recognizer
 
 
 MAX_INTERRUPT_SECONDS = 2.0
+# With no conversation going on, a phrase must stand out: said on its own, not spotted inside a
+# long stretch of talk (a radio, people chatting). See docs/benchmarks.md for how it was chosen.
+MAX_WAKE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Conversation:
     output: Output = field(default_factory=SilentOutput)
     on_event: Callable[[Event], None] = lambda event: None
     on_utterance: Optional[Callable[[bytes], None]] = None  # gets each utterance's audio, if set
+    max_wake_seconds: float = MAX_WAKE_SECONDS
     events: List[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -99,6 +103,14 @@ class Conversation:
         self._utterance: List[bytes] = []
         self._utterance_bytes = 0
         self._handle(self.dialogue.start())
+
+    @property
+    def heard(self) -> List[Heard]:
+        return [event for event in self.events if isinstance(event, Heard)]
+
+    def hear(self, intent: str) -> None:
+        """Hand the dialogue an intent directly, as if it had been heard."""
+        self._handle(self.dialogue.hear(intent))
 
     @property
     def triggered(self) -> bool:
@@ -158,10 +170,13 @@ class Conversation:
         self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence))
         if intent is None:
             return
+        seconds = self._utterance_bytes / (SAMPLE_RATE * 2)
+        if not self.dialogue.in_episode and seconds > self.max_wake_seconds:
+            return
         if self.output.speaking():
             # Half-duplex: only a short "stop" may interrupt. The helper's own voice picked up by
             # the microphone comes as long utterances, where "stop" was spotted in 8 of 34 texts.
-            if intent != "stop" or self._utterance_bytes > MAX_INTERRUPT_SECONDS * SAMPLE_RATE * 2:
+            if intent != "stop" or seconds > MAX_INTERRUPT_SECONDS:
                 return
             self.output.cut()
         self._handle(self.dialogue.hear(intent))

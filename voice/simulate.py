@@ -9,14 +9,14 @@ the dialogue has nothing left to say.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource
+from voice.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file, split_frames
 from voice.clock import VirtualClock
 from voice.content import Content
 from voice.dialogue import AdjustVoice, Dialogue
@@ -60,6 +60,7 @@ class SimulationResult:
     conversation: Conversation
     audio_seconds: float
     processing_seconds: float
+    decision_seconds: List[float] = field(default_factory=list)  # processing time of each deciding frame
 
     def as_json(self) -> Dict[str, Any]:
         return {
@@ -94,22 +95,37 @@ def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, co
     With ``night_log``, its episodes are recorded there as if the recording began at ``at``
     (default: now), and the dialogue sees the log as ``listen`` would.
     """
-    source = FileSource(path)
+    return simulate_samples(str(path), read_audio_file(path), recognizer, matcher, content, output,
+                            words_per_minute, night_log, at)
+
+
+def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, matcher: IntentMatcher,
+                     content: Content, output: Optional[Output] = None, words_per_minute: float = 140.0,
+                     night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
+                     first_heard: Optional[str] = None) -> SimulationResult:
+    """``simulate_file`` on samples in memory. ``first_heard`` is an intent the dialogue hears
+    before the audio starts (the benchmark uses "cramp" to test commands mid-episode)."""
     started = time.perf_counter()
     clock = VirtualClock()
     began = at or datetime.now()
     history = HistoryRecorder(night_log, lambda: began + timedelta(seconds=clock.now()), source="simulated")
     dialogue = Dialogue(content, clock, words_per_minute, recent_cramps=history.recent if night_log else None)
     conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), history.on_event)
-    dialogue = conversation.dialogue
+    if first_heard:
+        conversation.hear(first_heard)
     waited = 0.0  # seconds the recording was held back while the helper spoke
-    for index, frame in enumerate(source.frames()):
+    decisions: List[float] = []
+    for index, frame in enumerate(split_frames(samples)):
         clock.advance_to((index + 1) * FRAME_SECONDS + waited)
+        heard_before = len(conversation.heard)
+        frame_started = time.perf_counter()
         conversation.feed(frame)
+        if len(conversation.heard) > heard_before:
+            decisions.append(time.perf_counter() - frame_started)
         if dialogue.speaking_until > clock.now():
             waited += dialogue.speaking_until - clock.now()
             clock.advance_to(dialogue.speaking_until)
     conversation.end_stream()
     conversation.run_out_timers(clock.advance_to)
-    return SimulationResult(str(path), recognizer.name, conversation, source.seconds,
-                            time.perf_counter() - started)
+    return SimulationResult(name, recognizer.name, conversation, samples.size / SAMPLE_RATE,
+                            time.perf_counter() - started, decisions)

@@ -1,0 +1,61 @@
+"""``bedside bench``: the JSON it promises, the plot, and the pieces its numbers rest on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from voice.bench import activations
+from voice.benchset import brown_noise, mix
+from voice.clock import VirtualClock
+from voice.content import check_content
+from voice.dialogue import Dialogue
+from voice.intents import IntentMatcher
+from voice.pipeline import Conversation, Heard
+
+KEYS = {"recall_clean", "recall_snr20", "recall_snr10", "recall_snr5", "command_accuracy", "false_triggers_per_hour",
+        "false_trigger_rate_utterances", "rtf", "latency_p50_s", "latency_p95_s", "idle_cpu_fraction", "peak_rss_mb",
+        "model_load_s"}
+
+
+@pytest.mark.parametrize("snr", [20.0, 10.0, 5.0])
+def test_noise_is_mixed_at_the_asked_signal_to_noise_ratio(snr):
+    rng = np.random.default_rng(1)
+    speech = (rng.normal(size=16000) * 3000).astype(np.int16)
+    speech_rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
+    noisy = mix(speech, speech_rms, brown_noise(5.0), snr, offset=1234)
+    noise = noisy.astype(np.float64) - speech
+    measured = 20 * np.log10(speech_rms / np.sqrt(np.mean(noise ** 2)))
+    assert abs(measured - snr) < 0.2
+
+
+def test_only_a_reply_from_idle_counts_as_a_false_trigger():
+    content = check_content()
+    clock = VirtualClock()
+    conversation = Conversation(None, IntentMatcher(content.intents), Dialogue(content, clock), clock)
+    for text, intent in [("next", "next"), ("my calf hurts", "cramp"), ("repeat", "repeat"), ("stop", "stop"),
+                         ("why do cramps happen", "causes")]:
+        conversation.events.append(Heard(clock.now(), text, intent, None))
+        conversation.hear(intent)
+    # "next" when idle wakes no one; "cramp" wakes it; "repeat" and "stop" belong to that episode.
+    assert [event.text for event in activations(conversation)] == ["my calf hurts", "why do cramps happen"]
+
+
+def test_bench_writes_the_promised_json_and_plot_without_a_corpus(tmp_path):
+    out, plot = tmp_path / "bench.json", tmp_path / "bench.png"
+    result = subprocess.run([sys.executable, "-m", "voice", "bench", "--engine", "pocketsphinx", "--minutes", "1",
+                             "--json", str(out), "--plot", str(plot)], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    numbers = report["engines"]["pocketsphinx"]
+    assert KEYS <= set(numbers)
+    assert all(0.0 <= numbers[key] <= 1.0 for key in KEYS if key.startswith("recall") or "accuracy" in key)
+    assert numbers["recall_clean"] > 0.3 and numbers["rtf"] < 1.0
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert "== pocketsphinx" in result.stdout
