@@ -169,7 +169,7 @@ class PocketsphinxRecognizer:
 
         model_dir = Path(pocketsphinx.get_model_path("en-us"))
         self.model = f"{model_dir} (en-us, packaged with pocketsphinx)"
-        config = pocketsphinx.Decoder.default_config()
+        config = pocketsphinx.Config()
         config["hmm"] = str(model_dir / "en-us")
         config["dict"] = str(model_dir / "cmudict-en-us.dict")
         config["lm"] = None
