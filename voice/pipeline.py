@@ -175,7 +175,8 @@ class Conversation:
             return
         if self.output.speaking():
             # Half-duplex: only a short "stop" may interrupt. The helper's own voice picked up by
-            # the microphone comes as long utterances, where "stop" was spotted in 8 of 34 texts.
+            # the microphone comes as long utterances (3.5 s and more where "stop" was spotted in
+            # it; docs/benchmarks.md).
             if intent != "stop" or seconds > MAX_INTERRUPT_SECONDS:
                 return
             self.output.cut()
