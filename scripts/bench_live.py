@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from pulse import RATE, Helper, PulseServer, SpeakerRecording  # noqa: E402
+from pulse import RATE, Helper, PulseServer, SinkRecording  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REQUESTS = [  # (text, flite voice): varied phrasings and voices
@@ -61,14 +61,6 @@ def speak(text: str, voice: str, out: Path) -> Path:
     return out
 
 
-def speech_end_seconds(wav: Path) -> float:
-    """Where the speech in ``wav`` ends: the last 10 ms block above -40 dBFS."""
-    samples = np.frombuffer(wav.read_bytes()[44:], dtype=np.int16)
-    blocks = samples[: samples.size // 160 * 160].reshape(-1, 160)
-    loud = np.flatnonzero(np.abs(blocks.astype(np.int32)).max(axis=1) > 328)
-    return (loud[-1] + 1) / 100
-
-
 def unrelated_speech(folder: Path, corpus: Optional[Path], seconds: float) -> Path:
     parts: List[str] = []
     if corpus is not None:
@@ -97,18 +89,7 @@ def unrelated_speech(folder: Path, corpus: Optional[Path], seconds: float) -> Pa
     return stream
 
 
-class MicRecording(SpeakerRecording):
-    """The virtual microphone's monitor, recorded to align played speech with the helper's answer."""
-
-    def __init__(self, server: PulseServer, out: Path) -> None:
-        self.out = out
-        self.process = subprocess.Popen(
-            ["parecord", "--device=bedside_mic.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
-             "--channels=1", "--latency-msec=20", str(out)], env=server.env)
-        self._wait_for_data()
-
-
-def recording_start(recording: SpeakerRecording) -> float:
+def recording_start(recording: SinkRecording) -> float:
     """Wall-clock time of a recording's first sample; the earliest estimate is the best one,
     since data arriving late only makes a recording look shorter."""
     estimates = []
@@ -142,7 +123,7 @@ def measure_latency(server: PulseServer, folder: Path) -> List[float]:
         trial.mkdir()
         wav = speak(text, voice, trial / "request.wav")
         speaker = server.listen_to_speaker(trial / "speaker.raw")
-        mic = MicRecording(server, trial / "mic.raw")
+        mic = server.listen_to_microphone(trial / "mic.raw")
         helper = Helper(server, trial)
         try:
             time.sleep(1)

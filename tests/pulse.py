@@ -97,17 +97,22 @@ class PulseServer:
             seconds = audio.getnframes() / audio.getframerate()
         subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.env, check=True, timeout=seconds + 30)
 
-    def listen_to_speaker(self, out: Path) -> "SpeakerRecording":
-        return SpeakerRecording(self, out)
+    def listen_to_speaker(self, out: Path) -> "SinkRecording":
+        """What the helper says."""
+        return SinkRecording(self, out, SPEAKER)
+
+    def listen_to_microphone(self, out: Path) -> "SinkRecording":
+        """What is played into the microphone (to time the helper's answer against it)."""
+        return SinkRecording(self, out, MIC)
 
 
-class SpeakerRecording:
-    """What the virtual speaker plays, recorded as raw 16 kHz mono int16 while the test runs."""
+class SinkRecording:
+    """What a virtual sink plays, recorded as raw 16 kHz mono int16 while the test runs."""
 
-    def __init__(self, server: PulseServer, out: Path) -> None:
+    def __init__(self, server: PulseServer, out: Path, sink: str) -> None:
         self.out = out
         self.process = subprocess.Popen(
-            ["parecord", f"--device={SPEAKER}.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
+            ["parecord", f"--device={sink}.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
              "--channels=1", "--latency-msec=20", str(out)],
             env=server.env,
         )

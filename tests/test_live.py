@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pulse import Helper, PulseServer, PulseUnavailable, SpeakerRecording
+from pulse import Helper, PulseServer, PulseUnavailable, SinkRecording
 from voice.content import check_content
 from voice.speech import Synthesizer
 
@@ -47,7 +47,7 @@ def helper(pulse, tmp_path, speaker):
     running.assert_clean_exit()
 
 
-def say_into_microphone(pulse: PulseServer, speaker: SpeakerRecording, wav: Path) -> float:
+def say_into_microphone(pulse: PulseServer, speaker: SinkRecording, wav: Path) -> float:
     """Play ``wav``; returns the speaker-recording time at which its speech ended."""
     pulse.play_into_microphone(wav)
     return speaker.seconds() - TRAILING_SILENCE

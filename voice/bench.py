@@ -7,7 +7,6 @@ and what they mean are in docs/benchmarks.md.
 from __future__ import annotations
 
 import resource
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +14,16 @@ from typing import Callable, Dict, Iterable, List, Optional
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, split_frames
-from voice.benchset import (COMMANDS, SNRS_DB, TRIGGERS, VOICES, Clip, Synthesizer, brown_noise,
+from voice.audio import SAMPLE_RATE
+from voice.benchset import (COMMANDS, SNRS_DB, TRIGGERS, VOICES, Clip, ClipSynthesizer, brown_noise,
                             continuous_stream, negative_clips, noises, spoken_clips)
-from voice.clock import VirtualClock
 from voice.content import Content
-from voice.dialogue import VOCABULARIES, Dialogue, EpisodeEnded, EpisodeStarted
+from voice.dialogue import VOCABULARIES, EpisodeEnded, EpisodeStarted
 from voice.intents import IntentMatcher
 from voice.pipeline import Conversation, Heard, Said
 from voice.recognizer import Recognizer, find_vosk_model, open_recognizer
-from voice.simulate import simulate_samples
+from voice.progress import terminal_progress
+from voice.simulate import SimulationResult, simulate_samples
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Recordings:
 
 
 def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes: float = 10.0) -> Recordings:
-    synth = Synthesizer()
+    synth = ClipSynthesizer()
     try:
         noise = noises(corpus)
         positives = spoken_clips(synth, [(text, "cramp") for text in TRIGGERS[which]], VOICES[which], noise,
@@ -46,22 +45,6 @@ def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes:
     finally:
         synth.close()
     return Recordings(positives, commands, negatives, continuous_stream(negatives, stream_minutes))
-
-
-@dataclass
-class Progress:
-    total: int
-    label: str
-    done: int = 0
-
-    def step(self) -> None:
-        self.done += 1
-        if sys.stderr.isatty():
-            filled = int(30 * self.done / self.total)
-            sys.stderr.write(f"\r{self.label:<14} [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 @dataclass
@@ -83,18 +66,27 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
     matcher = IntentMatcher(content.intents)
     vocabularies = matcher.vocabularies(VOCABULARIES)
     load_started = time.perf_counter()
-    recognizer = recognizer_factory(vocabularies) if recognizer_factory else open_recognizer(engine, vocabularies, model)
+    if recognizer_factory is not None:
+        recognizer = recognizer_factory(vocabularies)
+    else:
+        recognizer = open_recognizer(engine, vocabularies, model)
     model_load = time.perf_counter() - load_started
     audio_seconds = processing_seconds = 0.0
-    progress = Progress(len(recordings.positives) + len(recordings.commands) + len(recordings.negatives) + 2,
-                        engine)
+    show_progress = terminal_progress(engine)
+    total = len(recordings.positives) + len(recordings.commands) + len(recordings.negatives) + 2
+    done = 0
 
-    def run(clip: Clip, first_heard: Optional[str] = None):
+    def step() -> None:
+        nonlocal done
+        done += 1
+        show_progress(done, total)
+
+    def run(clip: Clip, first_heard: Optional[str] = None) -> SimulationResult:
         nonlocal audio_seconds, processing_seconds
         result = simulate_samples(clip.name, clip.samples, recognizer, matcher, content, first_heard=first_heard)
         audio_seconds += result.audio_seconds
         processing_seconds += result.processing_seconds
-        progress.step()
+        step()
         return result
 
     recall: Dict[str, List[bool]] = {}
@@ -116,8 +108,9 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
     for clip in recordings.commands:
         result = run(clip, first_heard="cramp")
         intents = [event.intent for event in result.conversation.heard if event.intent]
-        correct += bool(intents) and intents[0] == clip.expected
-        if not (intents and intents[0] == clip.expected):
+        if intents[:1] == [clip.expected]:
+            correct += 1
+        else:
             missed.append(f"command {clip.name}: heard {intents[:1] or 'nothing'}")
     false_triggers: List[str] = []
     for clip in recordings.negatives:
@@ -125,10 +118,10 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
         if answered:
             false_triggers.append(f"{clip.name}: {answered[0].text!r} -> {answered[0].intent}")
     stream_triggers = _continuous(recognizer, matcher, content, recordings.stream)
-    progress.step()
+    step()
     stream_hours = recordings.stream.size / SAMPLE_RATE / 3600
     idle_cpu = _idle_cpu(recognizer, matcher, content)
-    progress.step()
+    step()
     latency = np.array(latencies) if latencies else np.array([np.nan])
     numbers = {
         **{f"recall_{condition}": _fraction(sum(hits), len(hits)) for condition, hits in recall.items()},
@@ -173,12 +166,8 @@ def _continuous(recognizer: Recognizer, matcher: IntentMatcher, content: Content
 def _idle_cpu(recognizer: Recognizer, matcher: IntentMatcher, content: Content, seconds: float = 60.0) -> float:
     """CPU time per second of quiet room noise (-50 dBFS), pipeline only (no sound card)."""
     quiet = (brown_noise(seconds, seed=11).astype(np.float64) * (32768 * 10 ** (-50 / 20) / 8000)).astype(np.int16)
-    clock = VirtualClock()
-    conversation = Conversation(recognizer, matcher, Dialogue(content, clock), clock)
     started = time.process_time()
-    for index, frame in enumerate(split_frames(quiet)):
-        clock.advance_to((index + 1) * 0.03)
-        conversation.feed(frame)
+    simulate_samples("quiet room", quiet, recognizer, matcher, content)
     return (time.process_time() - started) / seconds
 
 

@@ -72,7 +72,7 @@ class Clip:
         return self.samples.size / SAMPLE_RATE
 
 
-class Synthesizer:
+class ClipSynthesizer:
     """Speech clips from espeak-ng / flite command lines, cached by text and voice."""
 
     def __init__(self) -> None:
@@ -149,7 +149,7 @@ def corpus_rows(corpus: Optional[Path], kind: str) -> List[Dict[str, str]]:
         return [row for row in csv.DictReader(manifest) if row["kind"] == kind]
 
 
-def spoken_clips(synth: Synthesizer, phrases: Sequence[Tuple[str, str]], voices: Sequence[tuple],
+def spoken_clips(synth: ClipSynthesizer, phrases: Sequence[Tuple[str, str]], voices: Sequence[tuple],
                  noise: Dict[str, np.ndarray], snrs: Sequence[Optional[float]]) -> List[Clip]:
     clips = []
     for text, expected in phrases:
@@ -167,7 +167,7 @@ def spoken_clips(synth: Synthesizer, phrases: Sequence[Tuple[str, str]], voices:
     return clips
 
 
-def negative_clips(synth: Synthesizer, corpus: Optional[Path], noise: Dict[str, np.ndarray]) -> List[Clip]:
+def negative_clips(synth: ClipSynthesizer, corpus: Optional[Path], noise: Dict[str, np.ndarray]) -> List[Clip]:
     clips = [Clip(f"real speech {row['path']}", read_audio_file(corpus / row["path"]), 0.0, None, "corpus")
              for row in corpus_rows(corpus, "negative")]
     for index, sentence in enumerate(NEGATIVE_SENTENCES):

@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from voice import __version__
 from voice.audio import quiet_native_stderr
@@ -18,6 +18,7 @@ from voice.dialogue import VOCABULARIES
 from voice.errors import BedsideError
 from voice.intents import IntentMatcher
 from voice.models import DEFAULT_MODEL
+from voice.progress import terminal_progress
 from voice.recognizer import open_recognizer
 from voice.speech import VoiceSettings
 from voice.yamlfile import YamlFileError
@@ -33,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _setting_type(name: str) -> Callable[[str], Any]:
     """An argparse type that checks a command-line value exactly like the config file's value."""
-    parse = next(f.metadata["parse"] for f in SETTINGS if f.name == name)
+    parse = SETTINGS[name].metadata["parse"]
 
     def convert(text: str) -> Any:
         try:
@@ -45,9 +46,8 @@ def _setting_type(name: str) -> Callable[[str], Any]:
 
 
 def _add_setting(command: argparse.ArgumentParser, name: str, *, metavar: Optional[str] = None) -> None:
-    help_text = next(f.metadata["help"] for f in SETTINGS if f.name == name)
     command.add_argument(f"--{name.replace('_', '-')}", type=_setting_type(name), metavar=metavar,
-                         help=help_text)
+                         help=SETTINGS[name].metadata["help"])
 
 
 def _moment(text: str) -> datetime:
@@ -173,32 +173,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "content":
-        return _content_check(args)
-    if args.command == "config":
-        return _config_show(args)
-    if args.command == "history":
-        return _history(args)
-    if args.command == "model":
-        return _model(args)
-    if args.command == "bench":
-        return _bench(args)
-    if args.command == "devices":
-        return _devices()
-    if args.command == "doctor":
-        from voice.doctor import run_checks
+    commands: Dict[str, Callable[[argparse.Namespace], int]] = {
+        "listen": _listen, "simulate": _simulate, "say": _say, "devices": _devices, "doctor": _doctor,
+        "content": _content_check, "config": _config_show, "history": _history, "model": _model, "bench": _bench,
+    }
+    return commands[args.command](args)
 
-        checks = run_checks(args.config)
-        print("\n".join(check.line() for check in checks))
-        failed = [check.name for check in checks if not check.ok]
-        print(f"{len(checks) - len(failed)} of {len(checks)} checks passed" + (
-            f"; fix: {', '.join(failed)}" if failed else ""))
-        return 1 if failed else 0
-    if args.command == "say":
-        return _say(args)
-    if args.command == "simulate":
-        return _simulate(args)
-    return _listen(args)
+
+def _doctor(args: argparse.Namespace) -> int:
+    from voice.doctor import run_checks
+
+    checks = run_checks(args.config)
+    print("\n".join(check.line() for check in checks))
+    failed = [check.name for check in checks if not check.ok]
+    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+          + (f"; fix: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -260,7 +250,8 @@ def _model(args: argparse.Namespace) -> int:
                                "or give --url and --sha256")
         url, sha256 = args.url or known.url, args.sha256 or known.sha256
         size = known.size if known is not None and not args.url else None
-        path = models.download(url, sha256, size, progress=models.terminal_progress(f"downloading {args.name}"))
+        progress = terminal_progress(f"downloading {args.name}", scale=1e6, unit=" MB")
+        path = models.download(url, sha256, size, progress=progress)
     elif args.model_command == "install":
         path = models.install(Path(args.source))
     elif args.model_command == "list":
@@ -295,10 +286,10 @@ def _history(args: argparse.Namespace) -> int:
     night_log = _open_history()
     if args.forget:
         return _forget(night_log, args.yes)
-    now = datetime.now()
-    summary = summarize(night_log.episodes(), args.days, now)
-    episodes = [e for e in night_log.episodes() if summary.since <= e.night <= summary.until]
+    everything = night_log.episodes()
     night_log.close()
+    summary = summarize(everything, args.days, datetime.now())
+    episodes = [e for e in everything if summary.since <= e.night <= summary.until]
     if args.json:
         print(json.dumps({"episodes": [e.as_json() for e in episodes], "summary": summary.as_json()}, indent=2))
     elif args.csv:
@@ -341,7 +332,7 @@ def _sounddevice():
     return sounddevice
 
 
-def _devices() -> int:
+def _devices(args: argparse.Namespace) -> int:
     print(_sounddevice().query_devices())
     return 0
 
@@ -366,12 +357,12 @@ def _simulate(args: argparse.Namespace) -> int:
     from voice.simulate import RecordingOutput, simulate_file
     from voice.speech import Synthesizer, write_wav
 
+    if args.at and not args.record_history:
+        raise BedsideError("--at only applies with --record-history")
     paths = [Path(name) for name in args.files]
     config = _config(args)
     content, matcher, recognizer = _load(config)
     recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
-    if args.at and not args.record_history:
-        raise BedsideError("--at only applies with --record-history")
     night_log = _open_history() if args.record_history else None
     failures = 0
     for path in paths:

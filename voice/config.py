@@ -8,7 +8,7 @@ or the one ``--config PATH`` names. Every setting remembers where its value came
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -103,8 +103,8 @@ class Config:
         return self.origins.get(name, DEFAULT_ORIGIN)
 
 
-SETTINGS = tuple(f for f in fields(Config) if "parse" in f.metadata)
-SETTING_NAMES = tuple(f.name for f in SETTINGS)
+SETTINGS: Dict[str, Field] = {f.name: f for f in fields(Config) if "parse" in f.metadata}
+SETTING_NAMES = tuple(SETTINGS)
 
 
 def default_config_path() -> Path:
@@ -140,23 +140,22 @@ def _read_file(file: Path) -> Tuple[Dict[str, Any], Dict[str, str]]:
         return {}, {}
     if not isinstance(data, dict):
         raise ConfigError([f"{file}:1: the config file must be a mapping of settings, like 'volume: 0.4'"])
-    parsers = {f.name: f.metadata["parse"] for f in SETTINGS}
     values: Dict[str, Any] = {}
     origins: Dict[str, str] = {}
     problems: List[str] = []
     for name, raw in data.items():
         where = f"{file}:{line_of(lines, (name,))}"
-        if name not in parsers:
+        if name not in SETTINGS:
             problems.append(f"{where}: unknown setting '{name}'; expected one of: {', '.join(SETTING_NAMES)}")
             continue
         if raw is None:  # "voice:" with nothing after it keeps the default
             continue
         try:
-            values[name] = parsers[name](raw)
+            values[name] = SETTINGS[name].metadata["parse"](raw)
         except ValueError as error:
             problems.append(f"{where}: {name} {error}, not {raw!r}")
             continue
-        if parsers[name] is _path:
+        if SETTINGS[name].metadata["parse"] is _path:
             values[name] = str(file.parent / values[name])  # relative to the config file
         origins[name] = where
     if problems:

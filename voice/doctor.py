@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import importlib
 import math
-from importlib import metadata
 import sys
+from importlib import metadata
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
 from voice.audio import SAMPLE_RATE, quiet_native_stderr
 from voice.config import Config, load_config
+from voice.content import Content, check_content as load_content
 from voice.errors import BedsideError
 from voice.yamlfile import YamlFileError
 
@@ -61,37 +62,37 @@ def check_packages() -> Check:
     return Check("packages", True, ", ".join(found))
 
 
-def check_config(config_path: Optional[str]) -> Check:
+def check_config(config_path: Optional[str]) -> Tuple[Check, Config]:
+    """The check, and the config to go on with: the built-in defaults when the file is broken,
+    so the other checks still say something."""
     try:
         config = load_config(config_path)
     except YamlFileError as error:
-        return Check("config", False, "; ".join(error.problems), "correct those lines, then check again")
+        return Check("config", False, "; ".join(error.problems), "correct those lines, then check again"), Config()
     where = str(config.path) if config.path else "none (built-in night settings)"
-    return Check("config", True, where)
+    return Check("config", True, where), config
 
 
-def check_content(config: Config) -> Check:
-    from voice.content import check_content as load
-
+def check_content(config: Config) -> Tuple[Check, Optional[Content]]:
     try:
-        content = load(config.content)
+        content = load_content(config.content)
     except YamlFileError as error:
         return Check("content", False, "; ".join(error.problems),
-                     "correct those lines (bedside content check FILE), or remove 'content' from the config")
-    return Check("content", True, f"{content.path} ({len(content.steps)} steps, {len(content.intents)} intents)")
+                     "correct those lines (bedside content check FILE), or remove 'content' from the config"), None
+    summary = f"{content.path} ({len(content.steps)} steps, {len(content.intents)} intents)"
+    return Check("content", True, summary), content
 
 
-def check_engine(config: Config) -> Check:
-    from voice.content import check_content as load
+def check_engine(config: Config, content: Optional[Content]) -> Check:
     from voice.dialogue import VOCABULARIES
     from voice.intents import IntentMatcher
     from voice.recognizer import open_recognizer
 
-    try:
-        matcher = IntentMatcher(load(config.content).intents)
-        recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
-    except YamlFileError:
+    if content is None:
         return Check("engine", False, "not checked: the content file has problems", "fix the content first")
+    try:
+        matcher = IntentMatcher(content.intents)
+        recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     except BedsideError as error:
         return Check("engine", False, str(error), "bedside model download, or set engine: pocketsphinx")
     note = "" if recognizer.name == "vosk" else "; for Vosk: bedside model download"
@@ -175,11 +176,7 @@ def check_night_log(config: Config) -> Check:
 
 
 def run_checks(config_path: Optional[str]) -> List[Check]:
-    checks = [check_python(), check_packages(), check_config(config_path)]
-    if not checks[-1].ok:
-        config = Config()  # go on with the defaults, so the other checks still say something
-    else:
-        config = load_config(config_path)
-    steps: List[Callable[[Config], Check]] = [check_content, check_engine, check_microphone, check_speaker,
-                                              check_voice, check_night_log]
-    return checks + [step(config) for step in steps]
+    config_check, config = check_config(config_path)
+    content_check, content = check_content(config)
+    return [check_python(), check_packages(), config_check, content_check, check_engine(config, content),
+            check_microphone(config), check_speaker(config), check_voice(config), check_night_log(config)]

@@ -238,13 +238,15 @@ class NightLog:
         for reported_at, phrase, episode_id, source in flags:
             by_episode.setdefault(episode_id, []).append((reported_at, phrase, source))
         episodes = [
-            Episode(id=row[0], started_at=_parse(row[1]), ended_at=_parse(row[2]) if row[2] else None,
+            Episode(id=row[0], started_at=datetime.fromisoformat(row[1]),
+                    ended_at=datetime.fromisoformat(row[2]) if row[2] else None,
                     outcome=row[3], steps=tuple(json.loads(row[4])),
                     red_flags=tuple(phrase for _, phrase, _ in by_episode.get(row[0], [])), source=row[5])
             for row in rows
         ]
         episodes += [  # a red flag on its own, with no cramp episode going on
-            Episode(id=0, started_at=_parse(at), ended_at=_parse(at), outcome="red_flag", steps=(),
+            Episode(id=0, started_at=datetime.fromisoformat(at), ended_at=datetime.fromisoformat(at),
+                    outcome="red_flag", steps=(),
                     red_flags=(phrase,), source=source, cramp=False)
             for at, phrase, source in by_episode.get(None, [])
         ]
@@ -319,10 +321,6 @@ def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 class HistoryRecorder:
     """Writes a conversation's episodes to the night log, as its events arrive.
 
@@ -357,7 +355,8 @@ class HistoryRecorder:
         if self.night_log is None:
             return None
         try:
-            return summarize(self.night_log.episodes(), days, self.wall_clock())
+            now = self.wall_clock()
+            return summarize(self.night_log.episodes(since=now - timedelta(days=days + 1)), days, now)
         except HistoryError as error:
             log.error("%s; relief goes on without the night log", error)
             self.night_log = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -68,9 +68,8 @@ def utterance_keeper(folder: Path) -> Callable[[bytes], None]:
 
     def keep(audio: bytes) -> None:
         nonlocal failed
-        name = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time() % 1:.3f}"[2:] + ".wav"
         try:
-            write_wav(folder / name, np.frombuffer(audio, dtype=np.int16))
+            write_wav(folder / f"{datetime.now():%Y%m%d-%H%M%S-%f}.wav", np.frombuffer(audio, dtype=np.int16))
         except BedsideError as error:
             if not failed:  # a full disk must not flood the log or stop the helper
                 log.error("%s; heard audio is no longer kept", error)

@@ -12,16 +12,16 @@ from __future__ import annotations
 import hashlib
 import http.client
 import shutil
-import sys
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from voice.errors import BedsideError
+from voice.progress import Progress
 from voice.recognizer import PROJECT_MODELS, find_vosk_model, is_vosk_model, user_models_dir
 
 CHUNK_BYTES = 256 * 1024
@@ -44,28 +44,6 @@ KNOWN_MODELS = {
     ]
 }
 DEFAULT_MODEL = "vosk-model-small-en-us-0.15"
-
-Progress = Callable[[int, Optional[int]], None]  # (bytes so far, total or None)
-
-
-def terminal_progress(label: str) -> Progress:
-    """A one-line progress bar on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return lambda done, total: None
-
-    def show(done: int, total: Optional[int]) -> None:
-        if total:
-            filled = int(30 * done / total)
-            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] "
-                             f"{done / 1e6:5.1f}/{total / 1e6:.1f} MB")
-        else:
-            sys.stderr.write(f"\r{label} {done / 1e6:5.1f} MB")
-        if total and done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
-
 
 def download(url: str, sha256: str, size: Optional[int] = None, models_dir: Optional[Path] = None,
              progress: Progress = lambda done, total: None) -> Path:

@@ -117,10 +117,10 @@ def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, mat
     decisions: List[float] = []
     for index, frame in enumerate(split_frames(samples)):
         clock.advance_to((index + 1) * FRAME_SECONDS + waited)
-        heard_before = len(conversation.heard)
+        events_before = len(conversation.events)
         frame_started = time.perf_counter()
         conversation.feed(frame)
-        if len(conversation.heard) > heard_before:
+        if any(isinstance(event, Heard) for event in conversation.events[events_before:]):
             decisions.append(time.perf_counter() - frame_started)
         if dialogue.speaking_until > clock.now():
             waited += dialogue.speaking_until - clock.now()
