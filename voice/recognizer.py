@@ -5,8 +5,9 @@ Two real engines:
 * ``vosk``: Kaldi models; used when a Vosk model directory is found. Its vocabulary is
   restricted to the content's sentences plus ``[unk]``, so anything else comes out as ``[unk]``.
 * ``pocketsphinx``: its English model ships inside the PyPI package, so it always works.
-  It runs in keyphrase-spotting mode over the content's sentences: every phrase is scored
-  against a phone-loop garbage model, which keeps background speech from turning into commands.
+  Each utterance is decoded against a grammar of the content's sentences, and kept only when
+  it fits its sentence well (a confidence gate), which keeps background speech from turning
+  into commands.
 
 An engine knows several named vocabularies (for example "idle": only what may start a
 conversation, "episode": every command) and ``select`` picks one between utterances; a small
@@ -18,11 +19,11 @@ frames in between (``start``, ``accept`` per frame, ``finish``).
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Protocol, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
 
 from voice.audio import SAMPLE_RATE
 from voice.errors import BedsideError
@@ -57,9 +58,6 @@ class Recognizer(Protocol):
 
     def accept(self, audio: bytes) -> None:
         """Feed 16 kHz mono int16 audio of the current utterance."""
-
-    def partial(self) -> str:
-        """Best guess so far in the current utterance ("" for none)."""
 
     def finish(self) -> Optional[Transcript]:
         """End the utterance and return what was heard, or None."""
@@ -138,9 +136,6 @@ class VoskRecognizer:
     def accept(self, audio: bytes) -> None:
         self._recognizer.AcceptWaveform(audio)
 
-    def partial(self) -> str:
-        return json.loads(self._recognizer.PartialResult()).get("partial", "")
-
     def finish(self) -> Optional[Transcript]:
         result = json.loads(self._recognizer.FinalResult())
         text = result.get("text", "").strip()
@@ -152,19 +147,28 @@ class VoskRecognizer:
 
 # --- pocketsphinx ---------------------------------------------------------------------------
 
-# A keyphrase is reported when its score beats the garbage model by 1e-(SLOPE * phones + OFFSET).
-# Short phrases get strict thresholds (they are easy to hit by chance), long ones lenient ones.
-# Chosen with scripts/tune_kws.py on the benchmark's tuning set: 2.5 kept 3.0's recall with
-# 20 % fewer false triggers per hour (docs/benchmarks.md).
-KWS_SLOPE = 2.5
-KWS_OFFSET = -5.0
-KWS_EXPONENT_RANGE = (3.0, 45.0)
+# An utterance is accepted only when it fits its phrase well: the mean, over the phrase's speech
+# frames, of the natural-log gap between the phrase's acoustic score and the best-scoring sound
+# unit of each frame (0 is a perfect fit; a phrase forced onto other words scores far lower).
+# Mid-conversation the person is expected to answer, so the bar is lower there than for waking
+# up; it is highest for "stop" while the helper talks, where the microphone also hears the
+# helper's own voice. Keys are the dialogue's vocabulary names. Chosen with
+# scripts/tune_pocketsphinx.py on the benchmark's tuning set, and the helper's own voice fed back
+# (docs/benchmarks.md).
+MIN_CONFIDENCE = -2.8
+MIN_CONFIDENCE_BY_VOCABULARY = {"episode": -4.4, "while_speaking": -2.4}
 
 
 class PocketsphinxRecognizer:
+    """Each utterance is decoded against a grammar of the vocabulary's sentences (a prefix tree,
+    so shared beginnings are searched once), after it ends: the whole utterance is then known,
+    so its loudness and spectrum are normalized over all of it, which is what makes a single
+    short phrase recognizable at the start of a quiet night."""
+
     name = "pocketsphinx"
 
-    def __init__(self, vocabularies: Vocabularies, slope: float = KWS_SLOPE, offset: float = KWS_OFFSET) -> None:
+    def __init__(self, vocabularies: Vocabularies, min_confidence: float = MIN_CONFIDENCE,
+                 min_confidence_by_vocabulary: Mapping[str, float] = MIN_CONFIDENCE_BY_VOCABULARY) -> None:
         import pocketsphinx
 
         model_dir = Path(pocketsphinx.get_model_path("en-us"))
@@ -175,70 +179,84 @@ class PocketsphinxRecognizer:
         config["lm"] = None
         config["loglevel"] = "FATAL"
         self._decoder = pocketsphinx.Decoder(config)
-        self._phones = self._pronunciations(
-            model_dir / "cmudict-en-us.dict", sorted({s for sentences in vocabularies.values() for s in sentences}))
+        self._check_pronunciations(model_dir / "cmudict-en-us.dict",
+                                   {s for sentences in vocabularies.values() for s in sentences})
+        self._sentences = {name: frozenset(sentences) for name, sentences in vocabularies.items()}
         for name, sentences in vocabularies.items():
-            self._add_keyphrases(name, "\n".join(
-                f"{sentence} /1e-{self.threshold_exponent(len(self._phones[sentence]), slope, offset):.0f}/"
-                for sentence in sentences
-            ))
-        self._vocabulary = ""
-        self.select(next(iter(vocabularies)))
-        self._in_utterance = False
+            start, final, transitions = prefix_tree(sentences)
+            self._decoder.add_fsg(name, self._decoder.create_fsg(name, start, final, transitions))
+        self._min_confidence = {name: min_confidence_by_vocabulary.get(name, min_confidence) for name in vocabularies}
+        self._vocabulary = next(iter(vocabularies))
+        self._audio: List[bytes] = []
 
     @staticmethod
-    def threshold_exponent(phones: int, slope: float = KWS_SLOPE, offset: float = KWS_OFFSET) -> float:
-        low, high = KWS_EXPONENT_RANGE
-        return min(high, max(low, slope * phones + offset))
-
-    @staticmethod
-    def _pronunciations(dictionary: Path, sentences: Sequence[str]) -> Dict[str, List[str]]:
+    def _check_pronunciations(dictionary: Path, sentences: Set[str]) -> None:
         words = {word for sentence in sentences for word in sentence.split()}
-        phones: Dict[str, List[str]] = {}
         with open(dictionary, encoding="utf-8") as lines:
-            for line in lines:
-                word, _, pronunciation = line.partition(" ")
-                if word in words and word not in phones:
-                    phones[word] = pronunciation.split()
-        missing = sorted(words - set(phones))
+            known = {line.partition(" ")[0] for line in lines}
+        missing = sorted(words - known)
         if missing:
             raise BedsideError(
                 f"pocketsphinx's English dictionary has no pronunciation for: {', '.join(missing)}; "
                 "reword those phrases in the content file"
             )
-        return {sentence: [p for word in sentence.split() for p in phones[word]] for sentence in sentences}
-
-    def _add_keyphrases(self, name: str, keyphrases: str) -> None:
-        """pocketsphinx reads keyphrase lists only from a file."""
-        with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as handle:
-            handle.write(keyphrases + "\n")
-        try:
-            self._decoder.add_kws(name, handle.name)
-        finally:
-            os.unlink(handle.name)
 
     def select(self, vocabulary: str) -> None:
-        # Tracked here: pocketsphinx's current_search() crashes before any search is active.
-        if self._vocabulary != vocabulary:
-            self._decoder.activate_search(vocabulary)
-            self._vocabulary = vocabulary
+        self._vocabulary = vocabulary
 
     def start(self) -> None:
-        self._decoder.start_utt()
-        self._in_utterance = True
+        self._audio = []
 
     def accept(self, audio: bytes) -> None:
-        self._decoder.process_raw(audio, False, False)
-
-    def partial(self) -> str:
-        hypothesis = self._decoder.hyp()
-        return " ".join(hypothesis.hypstr.split()) if hypothesis else ""
+        self._audio.append(audio)
 
     def finish(self) -> Optional[Transcript]:
-        if not self._in_utterance:
+        audio, self._audio = b"".join(self._audio), []
+        if not audio:
             return None
+        self._decoder.activate_search(self._vocabulary)
+        self._decoder.start_utt()
+        self._decoder.process_raw(audio, False, True)
         self._decoder.end_utt()
-        self._in_utterance = False
-        spotted = [segment.word.strip() for segment in (self._decoder.seg() or [])]
-        best = max(spotted, key=lambda phrase: len(self._phones.get(phrase, ())), default="")
-        return Transcript(best) if best else None
+        hypothesis = self._decoder.hyp()
+        # When no sentence fits to its end, pocketsphinx returns the best beginning of one.
+        if hypothesis is None or hypothesis.hypstr not in self._sentences[self._vocabulary]:
+            return None
+        confidence = self._confidence()
+        if confidence < self._min_confidence[self._vocabulary]:
+            return None
+        return Transcript(hypothesis.hypstr, round(confidence, 3))
+
+    def _confidence(self) -> float:
+        score = 0.0
+        frames = 0
+        for segment in self._decoder.seg() or []:
+            if segment.word.startswith(("<", "[", "+")):  # silence and noise fillers
+                continue
+            # pocketsphinx hands scores out as probabilities; a long poor fit underflows to 0.
+            score += math.log(segment.ascore) if segment.ascore > 0 else UNDERFLOW_LOG
+            frames += segment.end_frame - segment.start_frame + 1
+        return score / frames if frames else UNDERFLOW_LOG
+
+
+UNDERFLOW_LOG = -745.0  # math.log of the smallest positive double
+
+
+def prefix_tree(sentences: Iterable[str]) -> Tuple[int, int, List[tuple]]:
+    """A finite-state grammar accepting exactly ``sentences``, as pocketsphinx's ``create_fsg``
+    takes it: (start state, final state, [(from, to, probability, word) or (from, to, probability)])."""
+    states: Dict[Tuple[str, ...], int] = {(): 0}
+    transitions: List[tuple] = []
+    ends = set()
+    for sentence in sorted(set(sentences)):
+        path: Tuple[str, ...] = ()
+        for word in sentence.split():
+            following = path + (word,)
+            if following not in states:
+                states[following] = len(states)
+                transitions.append((states[path], states[following], 1.0, word))
+            path = following
+        ends.add(states[path])
+    final = len(states)
+    transitions += [(end, final, 1.0) for end in sorted(ends)]
+    return 0, final, transitions
