@@ -11,28 +11,17 @@ from __future__ import annotations
 
 import argparse
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import List
 
-from voice.audio import FRAME_SECONDS, read_audio_file, split_frames
-from voice.clock import VirtualClock
-from voice.content import Content, check_content
-from voice.dialogue import VOCABULARIES, Dialogue
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, SilentOutput
-from voice.recognizer import open_recognizer
-
-
-class AlwaysSpeaking(SilentOutput):
-    def __init__(self) -> None:
-        self.cuts = 0
-
-    def speaking(self) -> bool:
-        return True
-
-    def cut(self) -> None:
-        self.cuts += 1
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from speaking import converse_while_speaking  # noqa: E402
+from voice.content import Content, check_content  # noqa: E402
+from voice.dialogue import VOCABULARIES  # noqa: E402
+from voice.intents import IntentMatcher  # noqa: E402
+from voice.recognizer import open_recognizer  # noqa: E402
 
 
 def spoken_texts(content: Content) -> List[str]:
@@ -59,13 +48,7 @@ def main() -> None:
         wav = Path(folder) / "said.wav"
         for text in texts:
             subprocess.run(["espeak-ng", "-s", "140", "-w", str(wav), text], check=True)
-            clock = VirtualClock()
-            output = AlwaysSpeaking()
-            conversation = Conversation(recognizer, matcher, Dialogue(content, clock), clock, output)
-            for index, frame in enumerate(split_frames(read_audio_file(wav))):
-                clock.advance_to((index + 1) * FRAME_SECONDS)
-                conversation.feed(frame)
-            conversation.end_stream()
+            conversation, output = converse_while_speaking(wav, recognizer, content)
             stops = [event for event in conversation.heard if event.intent == "stop"]
             if stops:
                 print(f"heard {stops[0].text!r} (confidence {stops[0].confidence}) in: {text}")

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional, Tuple
+from typing import Optional
 
-from voice.audio import FRAME_SECONDS, FileSource
-from voice.clock import VirtualClock
-from voice.content import check_content
-from voice.dialogue import VOCABULARIES, Dialogue
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, Heard, SilentOutput
-from voice.recognizer import Recognizer, Transcript, open_recognizer
-
-
-class SpeakingOutput(SilentOutput):
-    """An output that is always in the middle of a sentence, and notes when it is cut off."""
-
-    def __init__(self) -> None:
-        self.cuts = 0
-
-    def speaking(self) -> bool:
-        return True
-
-    def cut(self) -> None:
-        self.cuts += 1
+from speaking import converse_while_speaking
+from voice.pipeline import Heard
+from voice.recognizer import Transcript
 
 
 class HearsStopInEverything:
@@ -44,20 +26,6 @@ class HearsStopInEverything:
 
     def finish(self) -> Optional[Transcript]:
         return Transcript("stop")
-
-
-def converse_while_speaking(wav: Path, recognizer: Optional[Recognizer] = None) -> Tuple[Conversation, SpeakingOutput]:
-    content = check_content()
-    matcher = IntentMatcher(content.intents)
-    output = SpeakingOutput()
-    clock = VirtualClock()
-    recognizer = recognizer or open_recognizer("pocketsphinx", matcher.vocabularies(VOCABULARIES), None)
-    conversation = Conversation(recognizer, matcher, Dialogue(content, clock), clock, output)
-    for index, frame in enumerate(FileSource(wav).frames()):
-        clock.advance_to((index + 1) * FRAME_SECONDS)
-        conversation.feed(frame)
-    conversation.end_stream()
-    return conversation, output
 
 
 def test_a_short_stop_cuts_the_helper_off(recordings):

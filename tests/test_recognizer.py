@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Set, Tuple
 
+import pytest
+
 from voice.audio import FileSource
+from voice.errors import BedsideError
 from voice.recognizer import PocketsphinxRecognizer, Transcript, prefix_tree
 
 VOCABULARIES = {"idle": ["cramp", "cramp in my calf", "i have a cramp", "my calf hurts"], "episode": ["next"]}
@@ -71,3 +74,8 @@ def test_each_vocabulary_has_its_own_gate(recordings):
     heard = hear(strict_when_idle, wav, "episode")
     assert heard is not None and heard.text == "next"
     assert hear(strict_when_idle, recordings(["I have a cramp"]), "idle") is None
+
+
+def test_a_word_the_dictionary_lacks_is_a_clear_error():
+    with pytest.raises(BedsideError, match="no pronunciation for: zzqxw"):
+        PocketsphinxRecognizer({"idle": ["cramp zzqxw"]})

@@ -179,8 +179,7 @@ class PocketsphinxRecognizer:
         config["lm"] = None
         config["loglevel"] = "FATAL"
         self._decoder = pocketsphinx.Decoder(config)
-        self._check_pronunciations(model_dir / "cmudict-en-us.dict",
-                                   {s for sentences in vocabularies.values() for s in sentences})
+        self._check_pronunciations({s for sentences in vocabularies.values() for s in sentences})
         self._sentences = {name: frozenset(sentences) for name, sentences in vocabularies.items()}
         for name, sentences in vocabularies.items():
             start, final, transitions = prefix_tree(sentences)
@@ -189,12 +188,10 @@ class PocketsphinxRecognizer:
         self._vocabulary = next(iter(vocabularies))
         self._audio: List[bytes] = []
 
-    @staticmethod
-    def _check_pronunciations(dictionary: Path, sentences: Set[str]) -> None:
+    def _check_pronunciations(self, sentences: Set[str]) -> None:
+        """A clear error before the grammar is built (pocketsphinx would only say it failed)."""
         words = {word for sentence in sentences for word in sentence.split()}
-        with open(dictionary, encoding="utf-8") as lines:
-            known = {line.partition(" ")[0] for line in lines}
-        missing = sorted(words - known)
+        missing = sorted(word for word in words if self._decoder.lookup_word(word) is None)
         if missing:
             raise BedsideError(
                 f"pocketsphinx's English dictionary has no pronunciation for: {', '.join(missing)}; "
