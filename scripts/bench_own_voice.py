@@ -31,6 +31,7 @@ def spoken_texts(content: Content) -> List[str]:
         texts += [*step.say, step.while_holding or ""]
     for lines in content.topics.values():
         texts += lines
+    texts += content.confirm.values()
     return [text.replace("{tip}", "") for text in dict.fromkeys(texts) if text]
 
 
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--content")
     args = parser.parse_args()
     content = check_content(args.content)
-    matcher = IntentMatcher(content.intents)
+    matcher = IntentMatcher(content.intents, content.phrase_rules)
     recognizer = open_recognizer(args.engine, matcher.vocabularies(VOCABULARIES))
     heard_stop = cuts = 0
     texts = spoken_texts(content)

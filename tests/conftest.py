@@ -18,7 +18,8 @@ Segment = Union[str, float]  # text to speak, or seconds of silence
 def recordings(tmp_path_factory) -> Callable[..., Path]:
     """``recordings(segments, voice="flite:slt")`` -> a 16 kHz mono WAV of the segments in order.
 
-    A voice is ``flite:NAME`` or ``espeak:VOICE[:SPEED]``. Recordings are cached for the session.
+    A voice is ``flite:NAME``, ``festival:VOICE`` (kal_diphone, ked_diphone, cmu_us_slt_arctic_hts)
+    or ``espeak:VOICE[:SPEED]``. Recordings are cached for the session.
     """
     folder = tmp_path_factory.mktemp("recordings")
 
@@ -36,17 +37,20 @@ def recordings(tmp_path_factory) -> Callable[..., Path]:
             else:
                 raw = folder / f"{key}-{index}-raw.wav"
                 engine, name, *speed = voice.split(":")
+                text = None
                 if engine == "flite":
                     command = ["flite", "-voice", name, "-t", segment, "-o", str(raw)]
+                elif engine == "festival":
+                    command, text = ["text2wave", "-eval", f"(voice_{name})", "-o", str(raw)], segment.encode()
                 else:
                     command = ["espeak-ng", "-v", name, "-s", speed[0] if speed else "150", "-w", str(raw), segment]
-                subprocess.run(command, check=True, capture_output=True)
+                subprocess.run(command, input=text, check=True, capture_output=True)
                 subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(part)], check=True)
             parts.append(str(part))
         subprocess.run(["sox", *parts, str(out)], check=True)
         return out
 
-    for tool in ("flite", "espeak-ng", "sox"):
+    for tool in ("flite", "espeak-ng", "sox", "text2wave"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing; run scripts/test, which installs it")
     return make

@@ -31,7 +31,7 @@ class SpeakingOutput(SilentOutput):
 def converse_while_speaking(wav: Path, recognizer: Optional[Recognizer] = None,
                             content: Optional[Content] = None) -> Tuple[Conversation, SpeakingOutput]:
     content = content or check_content()
-    matcher = IntentMatcher(content.intents)
+    matcher = IntentMatcher(content.intents, content.phrase_rules)
     output = SpeakingOutput()
     clock = VirtualClock()
     recognizer = recognizer or open_recognizer("pocketsphinx", matcher.vocabularies(VOCABULARIES), None)

@@ -46,6 +46,38 @@ def test_cramp_requests_trigger_and_first_step_is_said(recordings):
         assert "not a doctor" in result["said"][0]["text"]
 
 
+# The phrasing families people use half-asleep, in voices made from recordings of people. The
+# person answers "yes" in case the helper asks "Did you say cramp?"; a request must start relief
+# either way, and must never be taken for a red flag.
+NATURAL_REQUESTS = [
+    ("oh, I have a cramp in my calf", "flite:kal16"),
+    ("help, my calf hurts", "flite:rms"),
+    ("ow, I've got a terrible cramp", "festival:kal_diphone"),
+    ("I'm getting a calf cramp", "festival:cmu_us_slt_arctic_hts"),
+    ("my left foot is cramping up", "festival:ked_diphone"),
+    ("ouch, my right calf is so tight", "flite:awb"),
+    ("my toes are cramping", "flite:slt"),
+]
+
+
+@pytest.mark.parametrize("text, voice", NATURAL_REQUESTS)
+def test_natural_phrasings_start_relief_and_are_never_a_red_flag(recordings, text, voice):
+    (result,) = simulate_json(recordings([text, 1.0, "yes"], voice))
+    assert result["triggered"], f"{text!r} in {voice}: {result['heard']}"
+    assert not any(h["intent"] in ("red_flag", "red_flag_during") for h in result["heard"]), result["heard"]
+    assert not any(s["kind"] == "urgent" for s in result["said"])
+
+
+@pytest.mark.xfail(strict=True, reason="the helper's formant voice fits pocketsphinx's acoustic model at about -4.5, "
+                   "below the lower gate (-3.6); docs/benchmarks.md, 'The helper's own voice'")
+def test_a_request_in_the_helpers_own_voice_starts_relief(tmp_path):
+    wav = tmp_path / "own.wav"
+    said = run_bedside("say", "I have a cramp in my calf", "--to", str(wav))
+    assert said.returncode == 0, said.stderr
+    (result,) = simulate_json(wav)
+    assert result["triggered"], result["heard"]
+
+
 def test_unrelated_speech_and_silence_do_not_trigger(recordings):
     files = [recordings([text], voice) for text, voice in UNRELATED] + [recordings([5.0])]
     for result in simulate_json(*files):

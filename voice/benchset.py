@@ -2,8 +2,13 @@
 
 Two disjoint sets of phrasings and voices, ``tuning`` and ``test``: thresholds are tuned on the
 first and reported on the second, so the numbers are not tuned to the recordings they report.
-Speech is made with espeak-ng (a runtime dependency, so this works on a user's Pi), and also
-with flite voices where flite is installed.
+
+The headline numbers come from voices made from recordings of people (flite's and festival's,
+where they are installed): pocketsphinx's acoustic model was trained on people and hears such
+voices as it hears people. Each voice is varied with sox into more speakers (tempo, pitch), and
+heard clean, from across the room (quieter, with reverb) and in noise. espeak-ng's formant
+voices, the helper's own, are reported on their own row. The real speech of a corpus (when
+given) is split in two halves by file order: even files for tuning, odd files for testing.
 """
 
 from __future__ import annotations
@@ -23,49 +28,71 @@ from voice.audio import SAMPLE_RATE, read_audio_file
 LEAD_SECONDS = 0.5
 TRAIL_SECONDS = 1.0
 SNRS_DB = (20, 10, 5)
+DISTANT = "distant"  # -20 dB with room reverb: said from the pillow, the microphone across the room
 
 TRIGGERS = {
-    "tuning": ["cramp", "I have a cramp", "my calf hurts", "charley horse", "I have a cramp in my calf",
-               "ouch my leg", "leg cramp", "I've got a cramp", "my leg is cramping", "it's cramping"],
-    "test": ["I've got a cramp in my leg", "ouch my calf", "my calf is cramping", "calf cramp",
-             "help me I have a cramp", "I have a charley horse", "my foot hurts", "a cramp in my calf",
-             "my leg hurts", "night cramp"],
+    "tuning": ["cramp", "I have a cramp", "my calf hurts", "charley horse", "ow, I've got a bad cramp in my leg",
+               "oh no, my foot is cramping", "I'm getting a cramp", "help, my calf is seizing up", "leg cramp",
+               "my toes are cramping up", "ouch, my left calf", "I've got a terrible charley horse"],
+    "test": ["oh, I have a cramp in my calf", "help, my calf hurts", "ow, I've got a terrible cramp",
+             "I'm getting a calf cramp", "my leg hurts", "a bad cramp in my right leg", "my foot is cramping up",
+             "ouch, charley horse", "my toes are cramping", "my left calf is so tight", "I've got cramp",
+             "oh no, another cramp", "ow my calf", "my calf has cramped up"],
+}
+RED_FLAGS = {
+    "tuning": ["my leg is swollen and red", "I have chest pain"],
+    "test": ["my calf is swollen and red", "my leg is hot and swollen", "I can't breathe", "one calf is swollen"],
 }
 COMMANDS = {  # (spoken, expected intent)
     "tuning": [("next step", "next"), ("say that again", "repeat"), ("stop talking", "stop"), ("yeah", "yes"),
                ("nope", "no"), ("I'm fine", "okay"), ("go on", "next"), ("it's gone", "okay")],
     "test": [("next", "next"), ("repeat", "repeat"), ("stop", "stop"), ("yes", "yes"), ("no", "no"),
-             ("I'm okay", "okay")],
+             ("I'm okay", "okay"), ("keep going", "next"), ("the cramp is gone now", "okay")],
 }
-# (engine, voice, words per minute, pitch 0-99); flite ignores the last two.
+# (engine, voice, words per minute, pitch 0-99); flite and festival ignore the last two.
+# Speakers are not shared between the sets: flite's slt and festival's slt are one speaker,
+# as are flite's kal, kal16 and festival's kal.
 VOICES = {
-    "tuning": [("espeak", "en-us", 150, 50), ("espeak", "en-gb+f3", 130, 60), ("espeak", "en-us+m3", 170, 40),
-               ("flite", "slt", 0, 0), ("flite", "kal", 0, 0)],
-    "test": [("espeak", "en-us+f4", 140, 55), ("espeak", "en-gb", 125, 45), ("espeak", "en-us+m7", 160, 35),
-             ("espeak", "en-gb-x-rp+f2", 150, 65), ("flite", "rms", 0, 0), ("flite", "awb", 0, 0)],
+    "tuning": [("flite", "slt", 0, 0), ("festival", "cmu_us_slt_arctic_hts", 0, 0), ("festival", "ked_diphone", 0, 0),
+               ("espeak", "en-us", 150, 50), ("espeak", "en-gb+f3", 130, 60), ("espeak", "en-us+m3", 170, 40)],
+    "test": [("flite", "rms", 0, 0), ("flite", "awb", 0, 0), ("flite", "kal", 0, 0), ("flite", "kal16", 0, 0),
+             ("festival", "kal_diphone", 0, 0),
+             ("espeak", "en-us+f4", 140, 55), ("espeak", "en-gb", 125, 45), ("espeak", "en-us+m7", 160, 35),
+             ("espeak", "en-gb-x-rp+f2", 150, 65)],
 }
-NEGATIVE_SENTENCES = [  # unrelated speech, some of it near the trigger words
-    "The weather is lovely this morning.", "Can you pass me the salt, please?", "We should leave early for the train.",
-    "The meeting moved to Thursday afternoon.", "I think the garden needs watering again.",
-    "Our camp site was next to the lake.", "Put the clamp on the edge of the table.",
-    "The car park is full on Saturdays.", "My cat likes to sleep on the sofa.", "Turn left after the bridge.",
-    "She bought a new lamp for the bedroom.", "Have you seen my reading glasses?",
-    "The children are playing in the yard.", "Dinner will be ready in ten minutes.",
-    "Horses were grazing in the field.", "I need to call my sister tomorrow.",
-    "The crayons are in the top drawer.", "Let's watch a film tonight.", "This soup could use more pepper.",
-    "The library closes at six.",
-]
-NEGATIVE_VOICES = [("espeak", "en-us", 150, 50), ("espeak", "en-gb+f3", 135, 60)]
+FORMANT = "espeak"  # the engine whose voices are reported on their own row
+NEGATIVE_SENTENCES = {  # unrelated speech, some of it near the request words
+    "tuning": ["The weather is lovely this morning.", "Can you pass me the salt, please?",
+               "Our camp site was next to the lake.", "Put the clamp on the edge of the table.",
+               "The car park is full on Saturdays.", "She bought a new lamp for the bedroom.",
+               "Horses were grazing in the field.", "The crayons are in the top drawer.",
+               "My back hurts a little today.", "The cow and her calf stood by the gate.",
+               "Help me carry the shopping in.", "I have a meeting at nine."],
+    "test": ["We should leave early for the train.", "The meeting moved to Thursday afternoon.",
+             "I think the garden needs watering again.", "My cat likes to sleep on the sofa.",
+             "Turn left after the bridge.", "Have you seen my reading glasses?", "The room was cramped and damp.",
+             "Dinner will be ready in ten minutes.", "I need to call my sister tomorrow.",
+             "Let's watch a film tonight.", "The library closes at six.", "Can you help me with this box?",
+             "My leg of the journey was the longest.", "Charlie rode his horse to town."],
+}
 
 
 @dataclass(frozen=True)
 class Clip:
     name: str
     samples: np.ndarray  # 16 kHz mono int16
-    speech_end: float  # seconds into the clip where the speech ends (0 for negatives)
+    speech_end: float  # seconds into the clip where the request ends (0 for negatives)
     expected: Optional[str]  # the intent, or None for a negative
-    voice: str = ""
-    snr_db: Optional[float] = None  # None: clean
+    voice: str = ""  # the engine that made it, "corpus", "silence" or "noise"
+    condition: str = "clean"  # clean | distant | snr20 | snr10 | snr5
+    yes: Optional[np.ndarray] = None  # the same speaker in the same room, answering a doubt question
+    no: Optional[np.ndarray] = None
+
+    def answer(self, asked: str) -> Optional[np.ndarray]:
+        """What this person says to "Did you say ...?" about ``asked``: yes to their own request,
+        no to anything else (a cramp is not a swollen leg)."""
+        same = asked == self.expected or (self.expected == "red_flag" and asked == "red_flag_during")
+        return self.yes if same else self.no
 
     @property
     def seconds(self) -> float:
@@ -73,15 +100,24 @@ class Clip:
 
 
 class ClipSynthesizer:
-    """Speech clips from espeak-ng / flite command lines, cached by text and voice."""
+    """Speech clips from espeak-ng, flite and festival command lines, cached by text and voice."""
 
     def __init__(self) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="bedside-bench-"))
         self._cache: Dict[Tuple[str, tuple], np.ndarray] = {}
-        self.has_flite = shutil.which("flite") is not None
+        self._available = {"espeak": True, "flite": shutil.which("flite") is not None,
+                           "festival": shutil.which("text2wave") is not None}
+        self.has_sox = shutil.which("sox") is not None
 
     def voices(self, chosen: Sequence[tuple]) -> List[tuple]:
-        return [voice for voice in chosen if voice[0] != "flite" or self.has_flite]
+        return [voice for voice in chosen if self._available[voice[0]] and self._works(voice)]
+
+    def _works(self, voice: tuple) -> bool:
+        try:
+            self.speech("yes", voice)
+        except (subprocess.CalledProcessError, ValueError):
+            return False  # for example a festival voice that is not installed
+        return True
 
     def speech(self, text: str, voice: tuple) -> np.ndarray:
         key = (text, voice)
@@ -89,12 +125,35 @@ class ClipSynthesizer:
             engine, name, speed, pitch = voice
             out = self._folder / f"{len(self._cache)}.wav"
             if engine == "flite":
-                command = ["flite", "-voice", name, "-t", text, "-o", str(out)]
+                subprocess.run(["flite", "-voice", name, "-t", text, "-o", str(out)], check=True, capture_output=True)
+            elif engine == "festival":
+                subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-o", str(out)], input=text.encode(),
+                               check=True, capture_output=True)
             else:
-                command = ["espeak-ng", "-v", name, "-s", str(speed), "-p", str(pitch), "-w", str(out), text]
-            subprocess.run(command, check=True, capture_output=True)
-            self._cache[key] = _trim(read_audio_file(out))
+                subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-p", str(pitch), "-w", str(out), text],
+                               check=True, capture_output=True)
+            samples = _trim(read_audio_file(out))
+            if samples.size < SAMPLE_RATE // 10:
+                raise ValueError(f"{engine} voice {name} made no speech")
+            self._cache[key] = samples
         return self._cache[key]
+
+    def varied(self, samples: np.ndarray, tempo: float = 1.0, cents: float = 0.0, distant: bool = False) -> np.ndarray:
+        """Another speaker from the same voice (sox tempo and pitch), or the same speaker
+        from across the room: 20 dB quieter, with a bedroom's reverb."""
+        effects = []
+        if tempo != 1.0:
+            effects += ["tempo", "-s", f"{tempo:.3f}"]
+        if cents:
+            effects += ["pitch", f"{cents:.0f}"]
+        if distant:
+            effects += ["reverb", "40", "50", "60", "gain", "-20"]
+        if not effects:
+            return samples
+        raw = subprocess.run(["sox", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1", "-",
+                              "-t", "raw", "-"] + effects, input=samples.astype("<i2").tobytes(), check=True,
+                             capture_output=True).stdout
+        return np.frombuffer(raw, dtype="<i2").astype(np.int16)
 
     def close(self) -> None:
         shutil.rmtree(self._folder, ignore_errors=True)
@@ -150,30 +209,65 @@ def corpus_rows(corpus: Optional[Path], kind: str) -> List[Dict[str, str]]:
 
 
 def spoken_clips(synth: ClipSynthesizer, phrases: Sequence[Tuple[str, str]], voices: Sequence[tuple],
-                 noise: Dict[str, np.ndarray], snrs: Sequence[Optional[float]]) -> List[Clip]:
-    clips = []
+                 noise: Dict[str, np.ndarray], conditions: Sequence[str], answers: bool = False,
+                 more_speakers: bool = True) -> List[Clip]:
+    """Each phrase in each voice, and in one more speaker made from each human-recorded voice
+    (tempo 0.85-1.2, pitch -300..+300 cents), under each condition. With ``answers``, each
+    clip has the same speaker's "yes" and "no" in the same room, for when the helper asks
+    "Did you say cramp?". Formant voices are heard clean only."""
+    rng = np.random.default_rng(5)
+    clips: List[Clip] = []
     for text, expected in phrases:
         for voice in synth.voices(voices):
-            speech = synth.speech(text, voice)
-            clean = padded(speech, seed=len(clips))
-            speech_rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
-            for snr in snrs:
-                samples = clean
-                if snr is not None:  # alternate the noise kinds, from a different place each time
-                    kind = sorted(noise)[len(clips) % len(noise)]
-                    samples = mix(clean, speech_rms, noise[kind], snr, (len(clips) * 7919) % noise[kind].size)
-                clips.append(Clip(f"{text} / {voice[1]}", samples, LEAD_SECONDS + speech.size / SAMPLE_RATE,
-                                  expected, voice[0], snr))
+            formant = voice[0] == FORMANT
+            speakers = [(1.0, 0.0)]
+            if synth.has_sox and not formant and more_speakers:
+                speakers.append((float(rng.uniform(0.85, 1.2)), float(rng.uniform(-300, 300))))
+            for tempo, cents in speakers:
+                request = synth.varied(synth.speech(text, voice), tempo, cents)
+                replies = [synth.varied(synth.speech(word, voice), tempo, cents) for word in ("yes", "no")] \
+                    if answers else None
+                speaker = voice[1] if tempo == 1.0 else f"{voice[1]} tempo {tempo:.2f} pitch {cents:+.0f}"
+                for condition in (["clean"] if formant else conditions):
+                    if condition == DISTANT and not synth.has_sox:
+                        continue
+                    clips.append(_spoken(synth, request, replies, condition, noise, len(clips),
+                                         f"{text} / {speaker}", expected, voice[0]))
     return clips
 
 
-def negative_clips(synth: ClipSynthesizer, corpus: Optional[Path], noise: Dict[str, np.ndarray]) -> List[Clip]:
+def _spoken(synth: ClipSynthesizer, request: np.ndarray, replies: Optional[List[np.ndarray]], condition: str,
+            noise: Dict[str, np.ndarray], index: int, name: str, expected: str, engine: str) -> Clip:
+    speech_rms = float(np.sqrt(np.mean(request.astype(np.float64) ** 2)))
+
+    def heard(speech: np.ndarray, seed: int) -> np.ndarray:
+        if condition == DISTANT:
+            speech = synth.varied(speech, distant=True)
+        samples = padded(speech, seed=seed)
+        if condition.startswith("snr"):  # alternate the noise kinds, from a different place each time
+            kind = sorted(noise)[index % len(noise)]
+            samples = mix(samples, speech_rms, noise[kind], float(condition[3:]), (seed * 7919) % noise[kind].size)
+        return samples
+
+    samples = heard(request, index)
+    speech_end = LEAD_SECONDS + (samples.size / SAMPLE_RATE - LEAD_SECONDS - TRAIL_SECONDS if condition == DISTANT
+                                 else request.size / SAMPLE_RATE)
+    yes, no = [heard(reply, index + seed) for seed, reply in zip((100_000, 200_000), replies)] if replies else (None, None)
+    return Clip(name, samples, speech_end, expected, engine, condition, yes, no)
+
+
+def negative_clips(synth: ClipSynthesizer, corpus: Optional[Path], noise: Dict[str, np.ndarray],
+                   which: str, voices: Sequence[tuple]) -> List[Clip]:
+    """This set's half of the corpus's real speech, this set's unrelated sentences in this
+    set's voices, silence, and each noise alone."""
+    rows = corpus_rows(corpus, "negative")[(0 if which == "tuning" else 1)::2]
     clips = [Clip(f"real speech {row['path']}", read_audio_file(corpus / row["path"]), 0.0, None, "corpus")
-             for row in corpus_rows(corpus, "negative")]
-    for index, sentence in enumerate(NEGATIVE_SENTENCES):
-        voice = NEGATIVE_VOICES[index % len(NEGATIVE_VOICES)]
-        clips.append(Clip(f"synthetic: {sentence}", padded(synth.speech(sentence, voice), seed=index), 0.0, None,
-                          "espeak"))
+             for row in rows]
+    usable = synth.voices(voices)
+    for index, sentence in enumerate(NEGATIVE_SENTENCES[which]):
+        voice = usable[index % len(usable)]
+        clips.append(Clip(f"synthetic: {sentence} / {voice[1]}", padded(synth.speech(sentence, voice), seed=index),
+                          0.0, None, voice[0]))
     clips.append(Clip("silence (microphone hiss only)", padded(np.zeros(8 * SAMPLE_RATE, dtype=np.int16)), 0.0,
                       None, "silence"))
     for kind, samples in sorted(noise.items()):
@@ -184,7 +278,7 @@ def negative_clips(synth: ClipSynthesizer, corpus: Optional[Path], noise: Dict[s
 def continuous_stream(negatives: Sequence[Clip], minutes: float = 10.0, seed: int = 3) -> np.ndarray:
     """The negatives joined with 0.5-2 s pauses, repeated until the stream is ``minutes`` long."""
     rng = np.random.default_rng(seed)
-    speech = [clip.samples for clip in negatives if clip.voice in ("corpus", "espeak")]
+    speech = [clip.samples for clip in negatives if clip.voice not in ("silence", "noise")]
     parts, total = [], 0
     while total < minutes * 60 * SAMPLE_RATE:
         for samples in speech:

@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--set", choices=("test", "tuning"), default="test",
                        help="which phrasings and voices (tune on 'tuning', report 'test')")
     bench.add_argument("--minutes", type=float, default=10.0, help="length of the continuous negative stream")
+    bench.add_argument("--quick", action="store_true",
+                       help="clean and 10 dB only, one speaker per voice: a smoke run, not the reported numbers")
 
     model = commands.add_parser("model", help="Vosk speech models: download, install, list")
     model_commands = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
@@ -201,7 +203,7 @@ def _voice_settings(config: Config) -> VoiceSettings:
 
 def _load(config: Config):
     content = check_content(config.content)
-    matcher = IntentMatcher(content.intents)
+    matcher = IntentMatcher(content.intents, content.phrase_rules)
     recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     print(f"bedside: engine {recognizer.name}, model {recognizer.model}", file=sys.stderr)
     return content, matcher, recognizer
@@ -225,11 +227,11 @@ def _bench(args: argparse.Namespace) -> int:
     engines = bench.engines_to_bench(args.engine, args.model)
     print(f"bedside: making the {args.set} recordings{' and reading ' + str(corpus) if corpus else ''}...",
           file=sys.stderr)
-    recordings = bench.make_recordings(corpus, args.set, args.minutes)
+    recordings = bench.make_recordings(corpus, args.set, args.minutes, quick=args.quick)
     reports = {engine: bench.bench_engine(engine, content, recordings, model=args.model) for engine in engines}
     print("\n".join(bench.summary_lines(reports)))
     if args.json:
-        data = {"set": args.set, "corpus": str(corpus) if corpus else None,
+        data = {"set": args.set, "quick": args.quick, "corpus": str(corpus) if corpus else None,
                 "engines": {engine: {**report.numbers, "recall_clean_by_voice": report.recall_by_voice}
                             for engine, report in reports.items()}}
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n")

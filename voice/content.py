@@ -20,7 +20,7 @@ DEFAULT_CONTENT = Path(__file__).with_name("data") / "content.yaml"
 INTENT_NAMES = (
     "cramp", "next", "repeat", "stop", "okay", "slower", "louder", "quieter",
     "causes", "prevention", "seek_care", "red_flag", "yes", "no", "help", "thanks", "summary",
-    "red_flag_during",
+    "red_flag_during", "still_cramping",
 )
 REPLY_NAMES = (
     "stopped", "okay", "still_cramping", "again", "help", "slower", "louder", "quieter",
@@ -53,6 +53,7 @@ class Settings:
     long_cramp_seconds: float = 600.0
     countdown_at_seconds: Tuple[float, ...] = (10.0,)
     disclaimer_every_hours: float = 12.0
+    confirm_wait_seconds: float = 8.0  # how long a doubt question waits for "yes"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Content:
     prevention_tips: Tuple[str, ...]
     replies: Dict[str, str]
     intents: Dict[str, Tuple[str, ...]]
+    phrase_rules: Dict[str, str]
+    confirm: Dict[str, str]  # intent -> the question asked when it was heard with doubt
     sources: Dict[str, str]
     frequent_cramps: FrequentCramps
     settings: Settings = field(default_factory=Settings)
@@ -120,13 +123,16 @@ SCHEMA: Dict[str, Any] = {
         "no_cramps": ("text_with", ("days",)),
         "no_log": "text",
     },
+    "phrase_rules?": ("map", "phrase"),
     "intents": {name: ("list", "phrase") for name in INTENT_NAMES},
+    "confirm": ("map", "text"),
     "settings?": {
         "step_wait_seconds?": "positive",
         "answer_wait_seconds?": "positive",
         "long_cramp_seconds?": "positive",
         "countdown_at_seconds?": ("list", "positive"),
         "disclaimer_every_hours?": "positive",
+        "confirm_wait_seconds?": "positive",
     },
 }
 
@@ -228,8 +234,12 @@ def check_content(path: Union[str, Path, None] = None) -> Content:
     checker = _Checker(lines, data if isinstance(data, dict) else {})
     checker.check(data, SCHEMA, ())
     if not checker.problems:
-        for intent, index, message in template_problems(data["intents"]):
+        for intent, index, message in template_problems(data["intents"], data.get("phrase_rules") or {}):
             checker.problem(("intents", intent, index), message)
+        for intent in data["confirm"]:
+            if intent not in INTENT_NAMES:
+                checker.problem(("confirm", intent), f"confirm.{intent} is not an intent; expected one of: "
+                                + ", ".join(INTENT_NAMES))
     if checker.problems:
         raise ContentError([f"{path}:{line}: {message}" for line, message in sorted(checker.problems)])
     return _build(path, data)
@@ -265,6 +275,8 @@ def _build(path: Path, data: Dict[str, Any]) -> Content:
         prevention_tips=_texts(data["prevention"]["tips"]),
         replies=dict(data["replies"]),
         intents={name: tuple(phrases) for name, phrases in data["intents"].items()},
+        phrase_rules=dict(data.get("phrase_rules") or {}),
+        confirm=dict(data["confirm"]),
         sources={key: source["title"] for key, source in data["sources"].items()},
         frequent_cramps=FrequentCramps(**{key: value for key, value in data["frequent_cramps"].items()
                                           if key != "sources"}),

@@ -27,10 +27,16 @@ IDLE_INTENTS = frozenset({"cramp", "red_flag", "causes", "prevention", "seek_car
 EPISODE_INTENTS = IDLE_INTENTS | {
     "next", "repeat", "okay", "yes", "no", "slower", "louder", "quieter", "thanks", "stop",
     "red_flag_during",  # "it feels warm": a red flag only when "it" can be the cramping leg
+    "still_cramping",  # "it's still there": go over the current step again
 }
+# After a doubt question ("Did you say cramp?") while idle: the answer, or the request again.
+CONFIRM_INTENTS = IDLE_INTENTS | {"yes", "no"}
 # While the helper's own voice plays, only "stop" may interrupt it (see pipeline.Conversation).
 WHILE_SPEAKING = "while_speaking"
-VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS, WHILE_SPEAKING: frozenset({"stop"})}
+VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS, "confirm": CONFIRM_INTENTS,
+                WHILE_SPEAKING: frozenset({"stop"})}
+# A second doubtful request this soon after the first counts as sure: people in pain say it again.
+REPEAT_SECONDS = 20.0
 
 RATE_STEP = 0.85  # "slower" multiplies the speaking rate by this
 VOLUME_STEP = 0.15
@@ -39,7 +45,7 @@ VOLUME_STEP = 0.15
 @dataclass(frozen=True)
 class Say:
     text: str
-    kind: str = "reply"  # step | countdown | urgent | info | reply
+    kind: str = "reply"  # step | countdown | urgent | info | reply | question
     start: float = 0.0  # when speaking it begins, after anything said before it
 
 
@@ -106,6 +112,10 @@ class Dialogue:
         # Scheduled sayings of the current phase: (time, text), then what happens at ``_deadline``.
         self._cues: List[tuple] = []
         self._deadline: Optional[float] = None
+        # A doubt question waiting for its answer: the intent asked about, and until when.
+        self._asked: Optional[str] = None
+        self._asked_until = 0.0
+        self._doubted_at: dict = {}  # intent -> when it was last heard with doubt
 
     # --- public -------------------------------------------------------------------------
 
@@ -121,7 +131,14 @@ class Dialogue:
     @property
     def vocabulary(self) -> str:
         """The name of the vocabulary (in ``VOCABULARIES``) to listen with now."""
-        return "episode" if self.in_episode else "idle"
+        if self.in_episode:
+            return "episode"
+        return "confirm" if self._asked is not None else "idle"
+
+    @property
+    def asking(self) -> Optional[str]:
+        """The intent a doubt question is waiting to hear "yes" about, if any."""
+        return self._asked
 
     @property
     def listening_for(self) -> FrozenSet[str]:
@@ -131,23 +148,35 @@ class Dialogue:
     def next_wakeup(self) -> Optional[float]:
         """The clock time at which ``tick()`` has something to do, or None when idle."""
         times = [cue[0] for cue in self._cues] + ([self._deadline] if self._deadline is not None else [])
+        if self._asked is not None:
+            times.append(self._asked_until)
         return min(times) if times else None
 
     def start(self) -> List[Action]:
         return [ListenFor(IDLE_INTENTS)]
 
-    def hear(self, intent: str) -> List[Action]:
-        """React to one recognized intent; intents not listened for are ignored."""
+    def hear(self, intent: str, doubtful: bool = False) -> List[Action]:
+        """React to one recognized intent; intents not listened for are ignored.
+
+        ``doubtful``: heard, but not clearly. The helper then asks one short question (the
+        content's ``confirm``) and acts on "yes"; intents without a question are let go. The
+        same request heard with doubt twice within ``REPEAT_SECONDS`` counts as sure."""
         if intent not in self.listening_for:
             return []
-        handler = getattr(self, f"_on_{intent}")
-        actions: List[Action] = handler()
+        if self._asked is not None and intent in ("yes", "no"):
+            return self._answered(intent == "yes") + self._wait_action()
+        if doubtful and not self._doubt_confirmed(intent):
+            return self._ask(intent) + self._wait_action()
+        self._asked = None
+        actions: List[Action] = getattr(self, f"_on_{intent}")()
         return actions + self._wait_action()
 
     def tick(self) -> List[Action]:
         """Let time pass: say due countdowns, move on when a pause ran out."""
         now = self.clock.now()
         actions: List[Action] = []
+        if self._asked is not None and self._asked_until <= now:
+            self._asked = None  # no answer to the doubt question: stay quiet
         while self._cues and self._cues[0][0] <= now:
             _, text = self._cues.pop(0)
             actions += self._say(text, "countdown")
@@ -160,6 +189,34 @@ class Dialogue:
             actions += self._say(" ".join(self.content.topics["seek_care"]), "info")
         return actions + (self._wait_action() if actions else [])
 
+    # --- doubt ---------------------------------------------------------------------------
+
+    def _doubt_confirmed(self, intent: str) -> bool:
+        """A doubtful request said again soon after counts as sure; otherwise remember it."""
+        now = self.clock.now()
+        before = self._doubted_at.get(intent)
+        self._doubted_at[intent] = now
+        if before is not None and now - before <= REPEAT_SECONDS:
+            del self._doubted_at[intent]
+            return True
+        return False
+
+    def _ask(self, intent: str) -> List[Action]:
+        question = self.content.confirm.get(intent)
+        if question is None:
+            return []
+        self._asked = intent
+        actions = self._say(question, "question")
+        self._asked_until = self._speech_end + self.content.settings.confirm_wait_seconds
+        return actions
+
+    def _answered(self, yes: bool) -> List[Action]:
+        intent, self._asked = self._asked, None
+        if not yes:
+            return []  # "no": go quiet, or carry on with the cramp steps as they were
+        self._doubted_at.pop(intent, None)
+        return getattr(self, f"_on_{intent}")()
+
     # --- intents ------------------------------------------------------------------------
 
     def _on_cramp(self) -> List[Action]:
@@ -168,6 +225,9 @@ class Dialogue:
         if self.in_episode:  # "it still hurts" during the steps: go over the current step again
             return self._present_step(self._step)
         return self._start_episode()
+
+    def _on_still_cramping(self) -> List[Action]:
+        return self._on_cramp()
 
     def _on_next(self) -> List[Action]:
         return self._advance()

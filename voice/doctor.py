@@ -91,7 +91,7 @@ def check_engine(config: Config, content: Optional[Content]) -> Check:
     if content is None:
         return Check("engine", False, "not checked: the content file has problems", "fix the content first")
     try:
-        matcher = IntentMatcher(content.intents)
+        matcher = IntentMatcher(content.intents, content.phrase_rules)
         recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     except BedsideError as error:
         return Check("engine", False, str(error), "bedside model download, or set engine: pocketsphinx")

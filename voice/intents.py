@@ -1,48 +1,48 @@
 """Intent matching: recognized text -> intent name, from phrase templates kept in the content YAML.
 
-Templates use hassil's language (``[my] (calf|leg) [is] cramping``). The same templates serve twice:
-hassil matches recognized text against them, and they are expanded into the full list of
-sentences that restricts what the recognizer listens for.
+Templates use hassil's language (``[oh] my <part> (hurts|is cramping)``, where ``<part>`` is one
+of the content's ``phrase_rules``). The same templates serve twice: hassil matches recognized
+text against them, and they are compiled into the grammar that restricts what the recognizer
+listens for (``voice.grammar``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from hassil import Intents, parse_sentence, recognize, sample_expression
+from hassil import Intents, recognize
 from hassil.errors import HassilError
 from hassil.parser import ParseError
 
-_NON_WORD = re.compile(r"[^\w' ]+")
+from voice.grammar import Grammar, GrammarError, compile_templates, shared_sentence
+from voice.text import normalize
+
+__all__ = ["IntentMatch", "IntentMatcher", "Vocabulary", "normalize", "template_problems"]
 
 
-def normalize(text: str) -> str:
-    """Lower-case, drop punctuation but keep apostrophes, fold white space."""
-    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
-
-
-def expand_template(template: str) -> List[str]:
-    """Every sentence a template can say, normalized."""
-    return sorted({normalize(text) for text in sample_expression(parse_sentence(template).expression)} - {""})
-
-
-def template_problems(intents: Mapping[str, Sequence[str]]) -> Iterator[Tuple[str, int, str]]:
+def template_problems(intents: Mapping[str, Sequence[str]],
+                      rules: Mapping[str, str] = {}) -> Iterator[Tuple[str, int, str]]:
     """Yield ``(intent, template index, message)`` for broken templates and for a sentence
     that two intents both claim (which would make its meaning depend on luck)."""
-    owner: Dict[str, str] = {}
+    grammars: Dict[str, Grammar] = {}
     for intent, templates in intents.items():
         for index, template in enumerate(templates):
             try:
-                sentences = expand_template(template)
-            except (HassilError, ParseError) as error:
+                compile_templates([template], rules)
+            except (HassilError, ParseError, GrammarError) as error:
                 yield intent, index, f"the phrase template '{template}' is broken: {error}"
-                continue
-            for sentence in sentences:
-                other = owner.setdefault(sentence, intent)
-                if other != intent:
-                    yield intent, index, f"the phrase '{sentence}' is under both '{other}' and '{intent}'"
+                break
+        else:
+            grammars[intent] = compile_templates(templates, rules).minimized()
+    names = list(grammars)
+    for position, first in enumerate(names):
+        for second in names[position + 1:]:
+            sentence = shared_sentence(grammars[first], grammars[second])
+            if sentence is not None:
+                index = next(index for index, template in enumerate(intents[second])
+                             if compile_templates([template], rules).minimized().accepts(sentence.split()))
+                yield second, index, f"the phrase '{sentence}' is under both '{first}' and '{second}'"
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,30 @@ class IntentMatch:
     text: str
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the recognizer listens for at one moment: the templates of some intents."""
+
+    templates: Tuple[str, ...]
+    rules: Tuple[Tuple[str, str], ...] = ()
+
+    def grammar(self) -> Grammar:
+        return compile_templates(self.templates, dict(self.rules)).minimized()
+
+    @property
+    def words(self) -> List[str]:
+        return self.grammar().words
+
+
 class IntentMatcher:
     """Matches whole utterances against the intent templates."""
 
-    def __init__(self, intents: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, intents: Mapping[str, Sequence[str]], rules: Optional[Mapping[str, str]] = None) -> None:
         self._templates = {name: tuple(templates) for name, templates in intents.items()}
+        self._rules = dict(rules or {})
         self._hassil = Intents.from_dict({
             "language": "en",
+            "expansion_rules": self._rules,
             "intents": {name: {"data": [{"sentences": list(templates)}]}
                         for name, templates in self._templates.items()},
         })
@@ -70,10 +87,10 @@ class IntentMatcher:
         result = recognize(text, self._hassil)
         return IntentMatch(result.intent.name, text) if result else None
 
-    def sentences(self, intents: Iterable[str]) -> List[str]:
-        """All sentences the templates of these intents allow, for the recognizer's vocabulary."""
-        return sorted({sentence for name in intents for template in self._templates[name]
-                       for sentence in expand_template(template)})
+    def vocabulary(self, intents: Iterable[str]) -> Vocabulary:
+        """The templates of these intents, for the recognizer."""
+        templates = tuple(template for name in sorted(intents) for template in self._templates[name])
+        return Vocabulary(templates, tuple(sorted(self._rules.items())))
 
-    def vocabularies(self, intent_sets: Mapping[str, Iterable[str]]) -> Dict[str, List[str]]:
-        return {name: self.sentences(intents) for name, intents in intent_sets.items()}
+    def vocabularies(self, intent_sets: Mapping[str, Iterable[str]]) -> Dict[str, Vocabulary]:
+        return {name: self.vocabulary(intents) for name, intents in intent_sets.items()}

@@ -52,7 +52,7 @@ def log_event(event: Event) -> None:
     if isinstance(event, Heard):
         confidence = "" if event.confidence is None else f" (confidence {event.confidence:.2f})"
         log.info("heard: %r%s", event.text, confidence)
-        log.info("intent: %s", event.intent or "none")
+        log.info("intent: %s%s", event.intent or "none", " (not sure: asking)" if event.certainty == "doubtful" else "")
     elif isinstance(event, Said):
         log.info("said: %s", event.text)
     elif isinstance(event, EpisodeStarted):

@@ -11,15 +11,18 @@ from typing import Callable, List, Optional, Protocol, Union
 
 from voice.audio import FRAME_BYTES, SAMPLE_RATE
 from voice.clock import Clock
+from voice.decision import Certainty, Gates, gates_for
 from voice.dialogue import WHILE_SPEAKING, Action, AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted, Say
 from voice.intents import IntentMatcher
-from voice.recognizer import Recognizer
+from voice.recognizer import Recognizer, Transcript
 
 
 MAX_INTERRUPT_SECONDS = 2.0
 # With no conversation going on, a phrase must stand out: said on its own, not spotted inside a
-# long stretch of talk (a radio, people chatting). See docs/benchmarks.md for how it was chosen.
-MAX_WAKE_SECONDS = 3.0
+# long stretch of talk (a radio, people chatting). See docs/benchmarks.md for how it was chosen;
+# 3.5 s since the longer phrasings ("ouch, my right calf is so tight") at a slow speaker's pace.
+MAX_WAKE_SECONDS = 3.5
+MAX_UTTERANCE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Heard:
     text: str
     intent: Optional[str]
     confidence: Optional[float]
+    certainty: Optional[Certainty] = None  # sure: acted on; doubtful: asked about first
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,14 @@ class Conversation:
     on_event: Callable[[Event], None] = lambda event: None
     on_utterance: Optional[Callable[[bytes], None]] = None  # gets each utterance's audio, if set
     max_wake_seconds: float = MAX_WAKE_SECONDS
+    gates: Optional[Gates] = None  # default: the recognizer engine's own
     events: List[Event] = field(default_factory=list)
+    utterances: int = 0  # how many the recognizer decoded
 
     def __post_init__(self) -> None:
+        if self.gates is None:
+            self.gates = gates_for(getattr(self.recognizer, "name", ""))
+        self._vocabulary = self.dialogue.vocabulary
         self._endpointer = Endpointer()
         self._utterance: List[bytes] = []
         self._utterance_bytes = 0
@@ -147,31 +156,51 @@ class Conversation:
         if speech is None:
             return
         if not was_in_speech:
-            # A small vocabulary while speaking: "stop" cannot be mistaken for "it stopped".
-            self.recognizer.select(WHILE_SPEAKING if self.output.speaking() else self.dialogue.vocabulary)
-            self.recognizer.start()
-            self._utterance = []
-            self._utterance_bytes = 0
+            self._utterance_began()
         self.recognizer.accept(speech)
         self._utterance_bytes += len(speech)
         if self.on_utterance is not None:
             self._utterance.append(speech)
         if not self._endpointer.in_speech:
             self._utterance_ended()
+        elif self._utterance_bytes >= MAX_UTTERANCE_SECONDS * SAMPLE_RATE * 2:
+            # Steady noise (a fan) can keep the endpointer in speech for hours: decode in pieces.
+            self._utterance_ended()
+            self._utterance_began()
+
+    def _utterance_began(self) -> None:
+        # A small vocabulary while speaking: "stop" cannot be mistaken for "it stopped".
+        self._vocabulary = WHILE_SPEAKING if self.output.speaking() else self.dialogue.vocabulary
+        self.recognizer.select(self._vocabulary)
+        self.recognizer.start()
+        self._utterance = []
+        self._utterance_bytes = 0
 
     def _utterance_ended(self) -> None:
         if self.on_utterance is not None and self._utterance:
             self.on_utterance(b"".join(self._utterance))
         transcript = self.recognizer.finish()
-        if transcript is None:
-            return
+        self.utterances += 1
+        if transcript is not None:
+            self.take(transcript, self._utterance_bytes / (SAMPLE_RATE * 2))
+
+    def take(self, transcript: Transcript, seconds: float, vocabulary: Optional[str] = None) -> None:
+        """Act on what the recognizer heard in one utterance of ``seconds``, listening with
+        ``vocabulary`` (default: the one chosen when the utterance began): match its intent,
+        judge how sure it is, and hand it to the dialogue."""
         match = self.matcher.match(transcript.text)
         intent = match.intent if match else None
-        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence))
+        vocabulary = vocabulary or self._vocabulary
+        certainty = self.gates.judge(vocabulary, intent, transcript.confidence) if intent else None
+        if intent is not None and certainty is None:
+            return  # too unclear to act on or ask about: as if nothing was said
+        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty))
         if intent is None:
             return
-        seconds = self._utterance_bytes / (SAMPLE_RATE * 2)
-        if not self.dialogue.in_episode and seconds > self.max_wake_seconds:
+        # The words' own length where the engine knows it: steady noise can keep the endpointer
+        # from ending an utterance long after a short request.
+        spoken = transcript.seconds if transcript.seconds is not None else seconds
+        if not self.dialogue.in_episode and spoken > self.max_wake_seconds:
             return
         if self.output.speaking():
             # Half-duplex: only a short "stop" may interrupt. The helper's own voice picked up by
@@ -180,7 +209,7 @@ class Conversation:
             if intent != "stop" or seconds > MAX_INTERRUPT_SECONDS:
                 return
             self.output.cut()
-        self._handle(self.dialogue.hear(intent))
+        self._handle(self.dialogue.hear(intent, doubtful=certainty == "doubtful"))
 
     def _handle(self, actions: List[Action]) -> None:
         for action in actions:

@@ -3,11 +3,13 @@
 Two real engines:
 
 * ``vosk``: Kaldi models; used when a Vosk model directory is found. Its vocabulary is
-  restricted to the content's sentences plus ``[unk]``, so anything else comes out as ``[unk]``.
+  restricted to the words of the content's phrases plus ``[unk]``, so anything else comes out as ``[unk]``.
 * ``pocketsphinx``: its English model ships inside the PyPI package, so it always works.
-  Each utterance is decoded against a grammar of the content's sentences, and kept only when
-  it fits its sentence well (a confidence gate), which keeps background speech from turning
-  into commands.
+  Each utterance is decoded against a grammar compiled from the content's phrase templates;
+  while idle, a loop of frequent English words competes with the requests, so that ordinary
+  speech is not forced onto the nearest request.
+
+Both hand back what they heard with a confidence; ``voice.decision`` judges it.
 
 An engine knows several named vocabularies (for example "idle": only what may start a
 conversation, "episode": every command) and ``select`` picks one between utterances; a small
@@ -23,10 +25,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Protocol, Set
+
+import numpy as np
 
 from voice.audio import SAMPLE_RATE
 from voice.errors import BedsideError
+from voice.grammar import Grammar, load_decoys
+from voice.intents import Vocabulary
 from voice.paths import data_home
 
 ENGINES = ("auto", "vosk", "pocketsphinx")
@@ -44,6 +50,7 @@ class Transcript:
 
     text: str
     confidence: Optional[float] = None
+    seconds: Optional[float] = None  # from the first word's start to the last word's end, if known
 
 
 class Recognizer(Protocol):
@@ -90,7 +97,7 @@ def find_vosk_model(explicit: Optional[str] = None) -> Optional[Path]:
     return None
 
 
-Vocabularies = Mapping[str, Sequence[str]]
+Vocabularies = Mapping[str, Vocabulary]
 
 
 def open_recognizer(engine: str, vocabularies: Vocabularies, model: Optional[str] = None) -> Recognizer:
@@ -108,6 +115,10 @@ def open_recognizer(engine: str, vocabularies: Vocabularies, model: Optional[str
 # --- Vosk -----------------------------------------------------------------------------------
 
 class VoskRecognizer:
+    """Vosk listens for the vocabulary's words in any order, plus ``[unk]`` for every other
+    word; the intent matcher then keeps only whole sentences. (Listing the sentences instead
+    would mean hundreds of thousands of them: the templates combine freely.)"""
+
     name = "vosk"
 
     def __init__(self, model_path: Path, vocabularies: Vocabularies) -> None:
@@ -121,8 +132,8 @@ class VoskRecognizer:
                                + VOSK_MODEL_HELP) from None
         self.model = str(model_path)
         self._recognizers = {}
-        for name, sentences in vocabularies.items():
-            grammar = json.dumps(sorted(set(sentences)) + ["[unk]"])
+        for name, vocabulary in vocabularies.items():
+            grammar = json.dumps(vocabulary.words + ["[unk]"])
             self._recognizers[name] = vosk.KaldiRecognizer(self._model, SAMPLE_RATE, grammar)
             self._recognizers[name].SetWords(True)
         self._recognizer = next(iter(self._recognizers.values()))
@@ -139,36 +150,43 @@ class VoskRecognizer:
     def finish(self) -> Optional[Transcript]:
         result = json.loads(self._recognizer.FinalResult())
         text = result.get("text", "").strip()
-        if not text:
+        if not text or "[unk]" in text.split():
             return None
-        confidences = [word["conf"] for word in result.get("result", []) if "conf" in word]
-        return Transcript(text, min(confidences) if confidences else None)
+        words = result.get("result", [])
+        confidences = [word["conf"] for word in words if "conf" in word]
+        seconds = words[-1]["end"] - words[0]["start"] if words and "start" in words[0] else None
+        return Transcript(text, min(confidences) if confidences else None, seconds)
 
 
 # --- pocketsphinx ---------------------------------------------------------------------------
 
-# An utterance is accepted only when it fits its phrase well: the mean, over the phrase's speech
-# frames, of the natural-log gap between the phrase's acoustic score and the best-scoring sound
-# unit of each frame (0 is a perfect fit; a phrase forced onto other words scores far lower).
-# Mid-conversation the person is expected to answer, so the bar is lower there than for waking
-# up; it is highest for "stop" while the helper talks, where the microphone also hears the
-# helper's own voice. Keys are the dialogue's vocabulary names. Chosen with
-# scripts/tune_pocketsphinx.py on the benchmark's tuning set, and the helper's own voice fed back
+# Vocabularies that may get a decoy loop (voice.grammar): those that can wake the helper up,
+# where ordinary speech needs somewhere better to go than the nearest request; DECOY_COUNT of
+# the shipped frequent words, each taken with probability DECOY_WEIGHT. Measured with
+# scripts/tune_pocketsphinx.py on the tuning set: with the two gates and the doubt question,
+# decoys cost more recall than they saved (200 decoys: recall at 10 dB 0.53 -> 0.26, from
+# across the room 0.57 -> 0.21, for no fewer false wake-ups), so they are off by default
 # (docs/benchmarks.md).
-MIN_CONFIDENCE = -2.8
-MIN_CONFIDENCE_BY_VOCABULARY = {"episode": -4.4, "while_speaking": -2.4}
+DECOY_VOCABULARIES = frozenset({"idle", "confirm"})
+DECOY_COUNT = 0
+DECOY_WEIGHT = 0.1
 
 
 class PocketsphinxRecognizer:
-    """Each utterance is decoded against a grammar of the vocabulary's sentences (a prefix tree,
-    so shared beginnings are searched once), after it ends: the whole utterance is then known,
-    so its loudness and spectrum are normalized over all of it, which is what makes a single
-    short phrase recognizable at the start of a quiet night."""
+    """Each utterance is decoded against a grammar compiled from the vocabulary's templates,
+    after it ends: the whole utterance is then known, so its loudness and spectrum are
+    normalized over all of it, which is what makes a single short phrase recognizable at the
+    start of a quiet night.
+
+    The confidence is the mean, over the sentence's speech frames, of the natural-log gap
+    between the sentence's acoustic score and the best-scoring sound unit of each frame (0 is
+    a perfect fit; a sentence forced onto other words scores far lower). What to do with it is
+    decided elsewhere (``voice.decision``)."""
 
     name = "pocketsphinx"
 
-    def __init__(self, vocabularies: Vocabularies, min_confidence: float = MIN_CONFIDENCE,
-                 min_confidence_by_vocabulary: Mapping[str, float] = MIN_CONFIDENCE_BY_VOCABULARY) -> None:
+    def __init__(self, vocabularies: Vocabularies, decoy_count: int = DECOY_COUNT,
+                 decoy_weight: float = DECOY_WEIGHT) -> None:
         import pocketsphinx
 
         model_dir = Path(pocketsphinx.get_model_path("en-us"))
@@ -178,19 +196,24 @@ class PocketsphinxRecognizer:
         config["dict"] = str(model_dir / "cmudict-en-us.dict")
         config["lm"] = None
         config["loglevel"] = "FATAL"
+        # The best path of the search itself: a word lattice over the decoy loop is large
+        # and slow to search again (measured: 20 times slower, docs/benchmarks.md).
+        config["bestpath"] = False
         self._decoder = pocketsphinx.Decoder(config)
-        self._check_pronunciations({s for sentences in vocabularies.values() for s in sentences})
-        self._sentences = {name: frozenset(sentences) for name, sentences in vocabularies.items()}
-        for name, sentences in vocabularies.items():
-            start, final, transitions = prefix_tree(sentences)
-            self._decoder.add_fsg(name, self._decoder.create_fsg(name, start, final, transitions))
-        self._min_confidence = {name: min_confidence_by_vocabulary.get(name, min_confidence) for name in vocabularies}
+        grammars = {name: vocabulary.grammar() for name, vocabulary in vocabularies.items()}
+        self._check_pronunciations({word for grammar in grammars.values() for word in grammar.words})
+        decoys = [word for word in load_decoys()[:decoy_count] if self._decoder.lookup_word(word) is not None]
+        self._grammars: Dict[str, Grammar] = {}
+        for name, grammar in grammars.items():
+            self._grammars[name] = grammar
+            if name in DECOY_VOCABULARIES and decoys:
+                grammar = grammar.with_decoys(decoys, decoy_weight)
+            self._decoder.add_fsg(name, self._decoder.create_fsg(name, 0, grammar.final, grammar.transitions))
         self._vocabulary = next(iter(vocabularies))
         self._audio: List[bytes] = []
 
-    def _check_pronunciations(self, sentences: Set[str]) -> None:
+    def _check_pronunciations(self, words: Set[str]) -> None:
         """A clear error before the grammar is built (pocketsphinx would only say it failed)."""
-        words = {word for sentence in sentences for word in sentence.split()}
         missing = sorted(word for word in words if self._decoder.lookup_word(word) is None)
         if missing:
             raise BedsideError(
@@ -213,47 +236,44 @@ class PocketsphinxRecognizer:
             return None
         self._decoder.activate_search(self._vocabulary)
         self._decoder.start_utt()
-        self._decoder.process_raw(audio, False, True)
+        self._decoder.process_raw(with_noise_floor(audio), False, True)
         self._decoder.end_utt()
         hypothesis = self._decoder.hyp()
-        # When no sentence fits to its end, pocketsphinx returns the best beginning of one.
-        if hypothesis is None or hypothesis.hypstr not in self._sentences[self._vocabulary]:
+        # Decoys mean "nothing asked"; and when no sentence fits to its end, pocketsphinx
+        # returns the best beginning of one.
+        if hypothesis is None or not self._grammars[self._vocabulary].accepts(hypothesis.hypstr.split()):
             return None
-        confidence = self._confidence()
-        if confidence < self._min_confidence[self._vocabulary]:
-            return None
-        return Transcript(hypothesis.hypstr, round(confidence, 3))
+        words = [segment for segment in self._decoder.seg() or []
+                 if not segment.word.startswith(("<", "[", "+"))]  # not silence and noise fillers
+        seconds = (words[-1].end_frame + 1 - words[0].start_frame) / FRAMES_PER_SECOND if words else None
+        return Transcript(hypothesis.hypstr, round(self._confidence(words), 3), seconds)
 
-    def _confidence(self) -> float:
+    @staticmethod
+    def _confidence(words: list) -> float:
         score = 0.0
         frames = 0
-        for segment in self._decoder.seg() or []:
-            if segment.word.startswith(("<", "[", "+")):  # silence and noise fillers
-                continue
+        for segment in words:
             # pocketsphinx hands scores out as probabilities; a long poor fit underflows to 0.
             score += math.log(segment.ascore) if segment.ascore > 0 else UNDERFLOW_LOG
             frames += segment.end_frame - segment.start_frame + 1
-        return score / frames if frames else UNDERFLOW_LOG
+        return score * SENSCR_SCALE / frames if frames else UNDERFLOW_LOG
 
 
+def with_noise_floor(audio: bytes) -> bytes:
+    """The audio with a microphone's faint hiss (-66 dBFS) added. A real microphone always has
+    one; a file can hold exact digital silence (the helper's own voice written by ``bedside say``
+    does), whose log energies are extreme and throw off pocketsphinx's whole-utterance feature
+    normalization: "I have a cramp in my calf" in the helper's voice fit its sentence at -5.9
+    with pocketsphinx's own dither, -3.5 with this floor (docs/benchmarks.md)."""
+    samples = np.frombuffer(audio, dtype="<i2").astype(np.float64)
+    hiss = np.random.default_rng(len(samples)).normal(scale=NOISE_FLOOR, size=samples.size)
+    return np.clip(np.round(samples + hiss), -32768, 32767).astype("<i2").tobytes()
+
+
+NOISE_FLOOR = 32768 * 10 ** (-66 / 20)
 UNDERFLOW_LOG = -745.0  # math.log of the smallest positive double
-
-
-def prefix_tree(sentences: Iterable[str]) -> Tuple[int, int, List[tuple]]:
-    """A finite-state grammar accepting exactly ``sentences``, as pocketsphinx's ``create_fsg``
-    takes it: (start state, final state, [(from, to, probability, word) or (from, to, probability)])."""
-    states: Dict[Tuple[str, ...], int] = {(): 0}
-    transitions: List[tuple] = []
-    ends = set()
-    for sentence in sorted(set(sentences)):
-        path: Tuple[str, ...] = ()
-        for word in sentence.split():
-            following = path + (word,)
-            if following not in states:
-                states[following] = len(states)
-                transitions.append((states[path], states[following], 1.0, word))
-            path = following
-        ends.add(states[path])
-    final = len(states)
-    transitions += [(end, final, 1.0) for end in sorted(ends)]
-    return 0, final, transitions
+# Without ``bestpath``, segment scores come straight from the search, where pocketsphinx keeps
+# acoustic scores shifted right by 10 bits (SENSCR_SHIFT); this puts them back on the scale of
+# natural-log probabilities.
+SENSCR_SCALE = 1024.0
+FRAMES_PER_SECOND = 100

@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
 from voice.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file, split_frames
 from voice.clock import VirtualClock
 from voice.content import Content
+from voice.decision import Gates
 from voice.dialogue import AdjustVoice, Dialogue
 from voice.history import HistoryRecorder, NightLog
 from voice.intents import IntentMatcher
@@ -62,14 +63,18 @@ class SimulationResult:
     processing_seconds: float
     decision_seconds: List[float] = field(default_factory=list)  # processing time of each deciding frame
 
+    @property
+    def utterances(self) -> int:
+        return self.conversation.utterances
+
     def as_json(self) -> Dict[str, Any]:
         return {
             "file": self.file,
             "engine": self.engine,
             "heard": [{"t": round(event.t, 2), "text": event.text, "intent": event.intent,
-                       "confidence": event.confidence}
+                       "confidence": event.confidence, "certainty": event.certainty}
                       for event in self.conversation.events if isinstance(event, Heard)],
-            "said": [{"t": round(event.t, 2), "text": event.text}
+            "said": [{"t": round(event.t, 2), "text": event.text, "kind": event.kind}
                      for event in self.conversation.events if isinstance(event, Said)],
             "triggered": self.conversation.triggered,
         }
@@ -79,6 +84,8 @@ class SimulationResult:
         for event in self.conversation.events:
             if isinstance(event, Heard):
                 meaning = f" -> {event.intent}" if event.intent else " (no intent)"
+                if event.certainty == "doubtful":
+                    meaning += " (not sure: asking)"
                 lines.append(f"{event.t:7.2f}  heard: {event.text}{meaning}")
             elif isinstance(event, Said):
                 lines.append(f"{event.t:7.2f}  said:  {event.text}")
@@ -102,21 +109,43 @@ def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, co
 def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, matcher: IntentMatcher,
                      content: Content, output: Optional[Output] = None, words_per_minute: float = 140.0,
                      night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
-                     first_heard: Optional[str] = None) -> SimulationResult:
+                     first_heard: Optional[str] = None, gates: Optional[Gates] = None,
+                     answer: Optional[Callable[[str], Optional[np.ndarray]]] = None) -> SimulationResult:
     """``simulate_file`` on samples in memory. ``first_heard`` is an intent the dialogue hears
-    before the audio starts (the benchmark uses "cramp" to test commands mid-episode)."""
+    before the audio starts (the benchmark uses "cramp" to test commands mid-episode);
+    ``answer`` gives what is heard next if the recording ended with the helper asking a doubt
+    question, given the intent asked about (the benchmark's "yes" or "no", said only when
+    asked, as a person would)."""
     started = time.perf_counter()
     clock = VirtualClock()
     began = at or datetime.now()
     history = HistoryRecorder(night_log, lambda: began + timedelta(seconds=clock.now()), source="simulated")
     dialogue = Dialogue(content, clock, words_per_minute, recent_cramps=history.recent if night_log else None)
-    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), history.on_event)
+    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), history.on_event,
+                                gates=gates)
     if first_heard:
         conversation.hear(first_heard)
-    waited = 0.0  # seconds the recording was held back while the helper spoke
     decisions: List[float] = []
+    _play(samples, conversation, clock, decisions)
+    reply = answer(dialogue.asking) if answer is not None and dialogue.asking is not None else None
+    if reply is not None:
+        conversation.end_stream()
+        _play(reply, conversation, clock, decisions)
+        samples = np.concatenate([samples, reply])
+    conversation.end_stream()
+    conversation.run_out_timers(clock.advance_to)
+    return SimulationResult(name, recognizer.name, conversation, samples.size / SAMPLE_RATE,
+                            time.perf_counter() - started, decisions)
+
+
+def _play(samples: np.ndarray, conversation: Conversation, clock: VirtualClock, decisions: List[float]) -> None:
+    """Feed a recording frame by frame from the clock's time on, holding it back while the
+    helper speaks; the processing time of each frame that decided something goes to ``decisions``."""
+    dialogue = conversation.dialogue
+    begin = clock.now()
+    waited = 0.0  # seconds the recording was held back while the helper spoke
     for index, frame in enumerate(split_frames(samples)):
-        clock.advance_to((index + 1) * FRAME_SECONDS + waited)
+        clock.advance_to(begin + (index + 1) * FRAME_SECONDS + waited)
         events_before = len(conversation.events)
         frame_started = time.perf_counter()
         conversation.feed(frame)
@@ -125,7 +154,3 @@ def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, mat
         if dialogue.speaking_until > clock.now():
             waited += dialogue.speaking_until - clock.now()
             clock.advance_to(dialogue.speaking_until)
-    conversation.end_stream()
-    conversation.run_out_timers(clock.advance_to)
-    return SimulationResult(name, recognizer.name, conversation, samples.size / SAMPLE_RATE,
-                            time.perf_counter() - started, decisions)
