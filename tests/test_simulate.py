@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import wave
 
 import numpy as np
@@ -127,6 +129,17 @@ def test_bad_input_is_one_line_without_traceback(tmp_path, make, message):
     assert message in lines[-1]
     assert "Traceback" not in result.stderr
     assert len([line for line in lines if line.startswith("bedside: ") and "engine" not in line]) == 1
+
+
+def test_output_into_a_closed_pipe_ends_quietly(recordings):
+    # As in "bedside simulate night.wav | head -1": the reader is gone before the output comes.
+    wav = recordings(["I have a cramp in my calf"], "flite:rms")
+    process = subprocess.Popen([sys.executable, "-m", "voice", "simulate", "--engine", "pocketsphinx", str(wav)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) in (0, 141)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
 
 
 def test_unknown_engine_is_one_line(recordings):
