@@ -34,11 +34,38 @@ def test_frames_are_30_ms(tmp_path):
     assert len(frames) == 4 and all(len(frame) == FRAME_BYTES for frame in frames)
 
 
-def test_a_non_wav_file_is_a_clear_error(tmp_path):
-    path = tmp_path / "song.mp3"
-    path.write_bytes(b"ID3" + bytes(100))
-    with pytest.raises(BedsideError, match="not a readable WAV file"):
+@pytest.mark.parametrize("name, data, message", [
+    ("song.mp3", b"ID3" + bytes(100), "not a readable audio file"),
+    ("notes.txt", b"remember to buy milk\n" * 20, "not a readable audio file"),
+    ("empty.wav", b"", "not a readable audio file"),
+])
+def test_an_unreadable_file_is_a_clear_error(tmp_path, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(BedsideError, match=message):
         read_audio_file(path)
+
+
+def test_a_truncated_or_silent_file_is_a_clear_error_or_short_audio(tmp_path):
+    path = tmp_path / "cut.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", "2.0", "sine", "440"],
+                   check=True)
+    path.write_bytes(path.read_bytes()[:44])  # the header only: no audio left
+    with pytest.raises(BedsideError, match="holds no audio"):
+        read_audio_file(path)
+
+
+@pytest.mark.parametrize("suffix", ["flac", "ogg", "mp3"])
+def test_flac_ogg_and_mp3_read_like_the_wav(tmp_path, suffix):
+    import soundfile
+
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)
+    other = tmp_path / f"tone.{suffix}"
+    soundfile.write(str(other), np.stack([tone, tone], axis=1), 44100, format=suffix.upper())
+    samples = read_audio_file(other)
+    assert abs(samples.size - 16000) < 1200  # MP3 pads a few frames
+    spectrum = np.abs(np.fft.rfft(samples.astype(float)))
+    assert abs(np.argmax(spectrum) * 16000 / samples.size - 440) < 5
 
 
 CONTENT = check_content()

@@ -171,3 +171,57 @@ def _empty_wav(path):
         wav.setsampwidth(2)
         wav.setframerate(16000)
     return path
+
+
+@pytest.mark.parametrize("suffix", ["flac", "ogg", "mp3"])
+def test_flac_ogg_and_mp3_recordings_give_the_wavs_result(recordings, tmp_path, suffix):
+    import soundfile
+
+    wav = recordings(["I have a cramp in my calf", 2.0, "next"], "flite:rms")
+    samples, rate = soundfile.read(str(wav))
+    other = tmp_path / f"night.{suffix}"
+    soundfile.write(str(other), samples, rate, format=suffix.upper())
+    expected, got = simulate_json(wav), simulate_json(other)
+    assert got[0]["triggered"] and expected[0]["triggered"]
+    assert [h["intent"] for h in got[0]["heard"]] == [h["intent"] for h in expected[0]["heard"]]
+
+
+def test_streaming_a_file_gives_the_same_conversation_as_reading_it_whole(recordings):
+    from voice.audio import read_audio_file
+    from voice.content import check_content
+    from voice.dialogue import VOCABULARIES
+    from voice.intents import IntentMatcher
+    from voice.recognizer import open_recognizer
+    from voice.simulate import simulate_file, simulate_samples
+
+    wav = recordings(["my calf hurts", 3.0, "next", 3.0, "it's gone"], "flite:awb")
+    content = check_content()
+    matcher = IntentMatcher(content.intents, content.phrase_rules)
+
+
+    def recognizer():  # a fresh one each: pocketsphinx carries its feature normalization over
+        return open_recognizer("pocketsphinx", matcher.vocabularies(VOCABULARIES), None)
+
+    whole = simulate_samples(str(wav), read_audio_file(wav), recognizer(), matcher, content)
+    streamed = simulate_file(wav, recognizer(), matcher, content)
+    assert streamed.conversation.events == whole.conversation.events
+    assert streamed.as_json()["heard"], "the recording should have been heard"
+
+
+def test_an_hour_long_recording_streams_in_bounded_memory(recordings, tmp_path):
+    # A quiet hour (a faint fan) with one request near its end; the peak memory of the whole
+    # run, measured in its own process, must not grow with the hour's 115 MB of audio.
+    hour = tmp_path / "hour.wav"
+    request = recordings(["I have a cramp in my calf"], "flite:rms")
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(tmp_path / "quiet.wav"),
+                    "synth", "3590", "brownnoise", "vol", "0.002"], check=True)
+    subprocess.run(["sox", str(tmp_path / "quiet.wav"), str(request), str(hour)], check=True)
+    code = ("import resource, sys; from voice.cli import main; code = main(['simulate', '--json', '--engine', "
+            f"'pocketsphinx', {str(hour)!r}]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stderr.strip().splitlines()[-1])
+    assert peak_mb < 150, f"peak RSS {peak_mb} MB for an hour of audio"
+    (heard,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert heard["triggered"] and heard["heard"][0]["t"] > 3590

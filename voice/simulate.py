@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import numpy as np
 
-from voice.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file, split_frames
+from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource, split_frames
 from voice.clock import VirtualClock
 from voice.content import Content
 from voice.decision import Gates
@@ -102,8 +102,8 @@ def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, co
     With ``night_log``, its episodes are recorded there as if the recording began at ``at``
     (default: now), and the dialogue sees the log as ``listen`` would.
     """
-    return simulate_samples(str(path), read_audio_file(path), recognizer, matcher, content, output,
-                            words_per_minute, night_log, at)
+    return simulate_frames(str(path), FileSource(path).frames(), recognizer, matcher, content, output,
+                           words_per_minute, night_log, at)
 
 
 def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, matcher: IntentMatcher,
@@ -111,7 +111,18 @@ def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, mat
                      night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
                      first_heard: Optional[str] = None, gates: Optional[Gates] = None,
                      answer: Optional[Callable[[str], Optional[np.ndarray]]] = None) -> SimulationResult:
-    """``simulate_file`` on samples in memory. ``first_heard`` is an intent the dialogue hears
+    """``simulate_file`` on samples in memory; see ``simulate_frames``."""
+    return simulate_frames(name, split_frames(samples), recognizer, matcher, content, output, words_per_minute,
+                           night_log, at, first_heard, gates, answer)
+
+
+def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, matcher: IntentMatcher,
+                    content: Content, output: Optional[Output] = None, words_per_minute: float = 140.0,
+                    night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
+                    first_heard: Optional[str] = None, gates: Optional[Gates] = None,
+                    answer: Optional[Callable[[str], Optional[np.ndarray]]] = None) -> SimulationResult:
+    """Run 30 ms frames through the pipeline as one night's conversation, taking them as they
+    come (a whole night never needs to be in memory). ``first_heard`` is an intent the dialogue hears
     before the audio starts (the benchmark uses "cramp" to test commands mid-episode);
     ``answer`` gives what is heard next if the recording ended with the helper asking a doubt
     question, given the intent asked about (the benchmark's "yes" or "no", said only when
@@ -126,25 +137,26 @@ def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, mat
     if first_heard:
         conversation.hear(first_heard)
     decisions: List[float] = []
-    _play(samples, conversation, clock, decisions)
+    count = _play(frames, conversation, clock, decisions)
     reply = answer(dialogue.asking) if answer is not None and dialogue.asking is not None else None
     if reply is not None:
         conversation.end_stream()
-        _play(reply, conversation, clock, decisions)
-        samples = np.concatenate([samples, reply])
+        count += _play(split_frames(reply), conversation, clock, decisions)
     conversation.end_stream()
     conversation.run_out_timers(clock.advance_to)
-    return SimulationResult(name, recognizer.name, conversation, samples.size / SAMPLE_RATE,
+    return SimulationResult(name, recognizer.name, conversation, count * FRAME_SECONDS,
                             time.perf_counter() - started, decisions)
 
 
-def _play(samples: np.ndarray, conversation: Conversation, clock: VirtualClock, decisions: List[float]) -> None:
+def _play(frames: Iterable[bytes], conversation: Conversation, clock: VirtualClock, decisions: List[float]) -> int:
     """Feed a recording frame by frame from the clock's time on, holding it back while the
-    helper speaks; the processing time of each frame that decided something goes to ``decisions``."""
+    helper speaks; the processing time of each frame that decided something goes to
+    ``decisions``. Returns the number of frames."""
     dialogue = conversation.dialogue
     begin = clock.now()
     waited = 0.0  # seconds the recording was held back while the helper spoke
-    for index, frame in enumerate(split_frames(samples)):
+    index = -1
+    for index, frame in enumerate(frames):
         clock.advance_to(begin + (index + 1) * FRAME_SECONDS + waited)
         events_before = len(conversation.events)
         frame_started = time.perf_counter()
@@ -154,3 +166,4 @@ def _play(samples: np.ndarray, conversation: Conversation, clock: VirtualClock, 
         if dialogue.speaking_until > clock.now():
             waited += dialogue.speaking_until - clock.now()
             clock.advance_to(dialogue.speaking_until)
+    return index + 1
