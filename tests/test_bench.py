@@ -10,13 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from voice.bench import activations
 from voice.benchset import brown_noise, mix
 from voice.clock import VirtualClock
 from voice.content import check_content
 from voice.dialogue import Dialogue
 from voice.intents import IntentMatcher
 from voice.pipeline import Conversation, Heard
+from voice.simulate import activations
 
 KEYS = {"recall_clean", "recall_snr20", "recall_snr10", "recall_snr5", "command_accuracy", "false_triggers_per_hour",
         "false_trigger_rate_utterances", "rtf", "latency_p50_s", "latency_p95_s", "idle_cpu_fraction", "peak_rss_mb",

@@ -138,6 +138,17 @@ def stream_audio_file(path: Union[str, Path], block_seconds: float = BLOCK_SECON
         raise BedsideError(f"{path}: the file holds no audio; record it again")
 
 
+def audio_seconds(path: Union[str, Path]) -> float:
+    """How long a recording is, from its header (0 when the header does not say)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, OSError):
+        return 0.0  # stream_audio_file says what is wrong with it
+    return info.frames / info.samplerate if info.samplerate else 0.0
+
+
 def read_audio_file(path: Union[str, Path]) -> np.ndarray:
     """A whole (short) audio file as 16 kHz mono int16; see ``stream_audio_file``."""
     return np.concatenate(list(stream_audio_file(path)))

@@ -19,12 +19,12 @@ from voice.benchset import (COMMANDS, DISTANT, FORMANT, RED_FLAGS, SNRS_DB, TRIG
                             brown_noise, continuous_stream, negative_clips, noises, spoken_clips)
 from voice.content import Content
 from voice.decision import Gates, gates_for
-from voice.dialogue import VOCABULARIES, EpisodeEnded, EpisodeStarted
+from voice.dialogue import VOCABULARIES, EpisodeStarted
 from voice.intents import IntentMatcher, Vocabulary
-from voice.pipeline import Conversation, Heard, Said
+from voice.pipeline import Said
 from voice.recognizer import Recognizer, find_vosk_model, open_recognizer
 from voice.progress import terminal_progress
-from voice.simulate import SimulationResult, simulate_samples
+from voice.simulate import SimulationResult, activations, simulate_samples
 
 
 @dataclass
@@ -224,30 +224,6 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
 def _heard(result: SimulationResult) -> str:
     return "; ".join(f"{event.text!r} -> {event.intent} ({event.certainty}, {event.confidence})"
                      for event in result.conversation.heard)
-
-
-def activations(conversation: Conversation, questions: bool = False) -> List[Heard]:
-    """Each time the helper woke up by mistake: a phrase heard with no conversation going on
-    that it said something in reply to. (Once awake, what follows is one false trigger, not many;
-    a phrase the dialogue ignores, such as "next" when idle, wakes no one.) With ``questions``,
-    the times it only asked a doubt question instead."""
-    answered = []
-    in_episode = False
-    for index, event in enumerate(conversation.events):
-        if isinstance(event, (EpisodeStarted, EpisodeEnded)):
-            in_episode = isinstance(event, EpisodeStarted)
-        if isinstance(event, Heard) and event.intent and not in_episode and event.intent not in ("yes", "no"):
-            following = conversation.events[index + 1 :]
-            reply = next((e for e in following if isinstance(e, (Heard, Said))), None)
-            if isinstance(reply, Said) and (reply.kind == "question") == questions:
-                answered.append(event)
-            elif not questions and isinstance(reply, Heard) and reply.intent == "yes":
-                # a question answered "yes" by more background speech: a wake-up after all
-                after = following[following.index(reply) + 1 :]
-                said = next((e for e in after if isinstance(e, (Heard, Said))), None)
-                if isinstance(said, Said):
-                    answered.append(event)
-    return answered
 
 
 def _idle_cpu(recognizer: Recognizer, matcher: IntentMatcher, content: Content, gates: Gates,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from voice import __version__
-from voice.audio import quiet_native_stderr
+from voice.audio import FRAME_SECONDS, quiet_native_stderr
 from voice.config import SETTING_NAMES, SETTINGS, Config, default_config_path, describe, load_config
 from voice.content import check_content
 from voice.dialogue import VOCABULARIES
@@ -58,6 +58,13 @@ def _moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date and time like 2026-11-20T02:30") from None
 
 
+def _clock_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time like 23:30") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bedside", description="Offline, hands-free helper for night-time calf cramps.")
     parser.add_argument("--version", action="version", version=f"bedside {__version__}")
@@ -97,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --record-history: when the recording is taken to start (default: now)")
     engine_options(simulate)
     voice_options(simulate)
+
+    room = commands.add_parser("room-check", help="would the helper have woken up during this recorded night?")
+    room.add_argument("file", metavar="FILE", help="a recording of the night (WAV, FLAC, OGG or MP3)")
+    room.add_argument("--start", type=_clock_time, metavar="HH:MM", help="when the recording began, for clock times")
+    room.add_argument("--json", action="store_true",
+                      help='{"hours", "wakes": [{"t", "clock", "heard", "intent"}], "noise_dbfs", "verdict"}')
+    room.add_argument("--plot", metavar="OUT.png", help="draw the room's level over the night, wake-ups marked")
+    engine_options(room)
 
     say = commands.add_parser("say", help="speak a sentence with the night voice")
     say.add_argument("text")
@@ -184,6 +199,7 @@ def _run(args: argparse.Namespace) -> int:
     commands: Dict[str, Callable[[argparse.Namespace], int]] = {
         "listen": _listen, "simulate": _simulate, "say": _say, "devices": _devices, "doctor": _doctor,
         "content": _content_check, "config": _config_show, "history": _history, "model": _model, "bench": _bench,
+        "room-check": _room_check,
     }
     return commands[args.command](args)
 
@@ -389,6 +405,19 @@ def _simulate(args: argparse.Namespace) -> int:
     if recording is not None:
         write_wav(args.say_to, recording.samples())
     return 1 if failures else 0
+
+
+def _room_check(args: argparse.Namespace) -> int:
+    from voice import roomcheck
+
+    config = _config(args)
+    content, matcher, recognizer = _load(config)
+    report = roomcheck.room_check(Path(args.file), recognizer, matcher, content, args.start,
+                                  terminal_progress("listening to the night", 60 / FRAME_SECONDS, " min"))
+    print(json.dumps(report.as_json()) if args.json else "\n".join(report.lines()), flush=True)
+    if args.plot:
+        roomcheck.plot(report, Path(args.plot))
+    return 0
 
 
 def _listen(args: argparse.Namespace) -> int:

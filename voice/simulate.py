@@ -20,10 +20,10 @@ from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource, split_frames
 from voice.clock import VirtualClock
 from voice.content import Content
 from voice.decision import Gates
-from voice.dialogue import AdjustVoice, Dialogue
+from voice.dialogue import AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted
 from voice.history import HistoryRecorder, NightLog
 from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, Heard, Output, Said, SilentOutput
+from voice.pipeline import Conversation, Event, Heard, Output, Said, SilentOutput
 from voice.recognizer import Recognizer
 from voice.speech import Synthesizer
 
@@ -120,9 +120,10 @@ def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, 
                     content: Content, output: Optional[Output] = None, words_per_minute: float = 140.0,
                     night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
                     first_heard: Optional[str] = None, gates: Optional[Gates] = None,
-                    answer: Optional[Callable[[str], Optional[np.ndarray]]] = None) -> SimulationResult:
+                    answer: Optional[Callable[[str], Optional[np.ndarray]]] = None,
+                    on_event: Optional[Callable[[Event], None]] = None) -> SimulationResult:
     """Run 30 ms frames through the pipeline as one night's conversation, taking them as they
-    come (a whole night never needs to be in memory). ``first_heard`` is an intent the dialogue hears
+    come (a whole night never needs to be in memory); ``on_event`` sees each event as it happens. ``first_heard`` is an intent the dialogue hears
     before the audio starts (the benchmark uses "cramp" to test commands mid-episode);
     ``answer`` gives what is heard next if the recording ended with the helper asking a doubt
     question, given the intent asked about (the benchmark's "yes" or "no", said only when
@@ -132,8 +133,13 @@ def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, 
     began = at or datetime.now()
     history = HistoryRecorder(night_log, lambda: began + timedelta(seconds=clock.now()), source="simulated")
     dialogue = Dialogue(content, clock, words_per_minute, recent_cramps=history.recent if night_log else None)
-    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), history.on_event,
-                                gates=gates)
+
+    def record(event: Event) -> None:
+        history.on_event(event)
+        if on_event is not None:
+            on_event(event)
+
+    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), record, gates=gates)
     if first_heard:
         conversation.hear(first_heard)
     decisions: List[float] = []
@@ -167,3 +173,27 @@ def _play(frames: Iterable[bytes], conversation: Conversation, clock: VirtualClo
             waited += dialogue.speaking_until - clock.now()
             clock.advance_to(dialogue.speaking_until)
     return index + 1
+
+
+def activations(conversation: Conversation, questions: bool = False) -> List[Heard]:
+    """Each time the helper woke up by mistake: a phrase heard with no conversation going on
+    that it said something in reply to. (Once awake, what follows is one false trigger, not many;
+    a phrase the dialogue ignores, such as "next" when idle, wakes no one.) With ``questions``,
+    the times it only asked a doubt question instead."""
+    answered = []
+    in_episode = False
+    for index, event in enumerate(conversation.events):
+        if isinstance(event, (EpisodeStarted, EpisodeEnded)):
+            in_episode = isinstance(event, EpisodeStarted)
+        if isinstance(event, Heard) and event.intent and not in_episode and event.intent not in ("yes", "no"):
+            following = conversation.events[index + 1 :]
+            reply = next((e for e in following if isinstance(e, (Heard, Said))), None)
+            if isinstance(reply, Said) and (reply.kind == "question") == questions:
+                answered.append(event)
+            elif not questions and isinstance(reply, Heard) and reply.intent == "yes":
+                # a question answered "yes" by more background speech: a wake-up after all
+                after = following[following.index(reply) + 1 :]
+                said = next((e for e in after if isinstance(e, (Heard, Said))), None)
+                if isinstance(said, Said):
+                    answered.append(event)
+    return answered
