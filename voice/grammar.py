@@ -34,6 +34,8 @@ class Grammar:
     transitions: List[Transition] = field(default_factory=list)
     states: int = 1
     final: int = -1
+    _arcs: Optional[Tuple[Dict[int, Dict[str, int]], Set[int]]] = field(default=None, init=False, repr=False,
+                                                                          compare=False)
 
     def new_state(self) -> int:
         self.states += 1
@@ -42,10 +44,12 @@ class Grammar:
     def word(self, source: int, word: str, target: Optional[int] = None, probability: float = 1.0) -> int:
         target = self.new_state() if target is None else target
         self.transitions.append((source, target, probability, word))
+        self._arcs = None
         return target
 
     def empty(self, source: int, target: int, probability: float = 1.0) -> None:
         self.transitions.append((source, target, probability))
+        self._arcs = None
 
     @property
     def words(self) -> List[str]:
@@ -70,15 +74,17 @@ class Grammar:
 
     def arcs(self) -> Tuple[Dict[int, Dict[str, int]], Set[int]]:
         """For a ``minimized`` grammar: state -> word -> next state, and the states that end
-        a sentence."""
-        following: Dict[int, Dict[str, int]] = {}
-        ends = set()
-        for transition in self.transitions:
-            if len(transition) == 4:
-                following.setdefault(transition[0], {})[transition[3]] = transition[1]
-            elif transition[1] == self.final:
-                ends.add(transition[0])
-        return following, ends
+        a sentence. Built once (``accepts`` runs on every utterance)."""
+        if self._arcs is None:
+            following: Dict[int, Dict[str, int]] = {}
+            ends = set()
+            for transition in self.transitions:
+                if len(transition) == 4:
+                    following.setdefault(transition[0], {})[transition[3]] = transition[1]
+                elif transition[1] == self.final:
+                    ends.add(transition[0])
+            self._arcs = following, ends
+        return self._arcs
 
     def accepts(self, words: Sequence[str]) -> bool:
         """Whether this (``minimized``) grammar accepts the sentence ``words``."""

@@ -9,6 +9,7 @@ listens for (``voice.grammar``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from hassil import Intents, recognize
@@ -27,14 +28,15 @@ def template_problems(intents: Mapping[str, Sequence[str]],
     that two intents both claim (which would make its meaning depend on luck)."""
     grammars: Dict[str, Grammar] = {}
     for intent, templates in intents.items():
-        for index, template in enumerate(templates):
-            try:
-                compile_templates([template], rules)
-            except (HassilError, ParseError, GrammarError) as error:
-                yield intent, index, f"the phrase template '{template}' is broken: {error}"
-                break
-        else:
+        try:
             grammars[intent] = compile_templates(templates, rules).minimized()
+        except (HassilError, ParseError, GrammarError):
+            for index, template in enumerate(templates):  # name the first broken one
+                try:
+                    compile_templates([template], rules)
+                except (HassilError, ParseError, GrammarError) as error:
+                    yield intent, index, f"the phrase template '{template}' is broken: {error}"
+                    break
     names = list(grammars)
     for position, first in enumerate(names):
         for second in names[position + 1:]:
@@ -59,6 +61,11 @@ class Vocabulary:
     rules: Tuple[Tuple[str, str], ...] = ()
 
     def grammar(self) -> Grammar:
+        """The compiled grammar, built once per vocabulary (do not change it in place)."""
+        return self._grammar
+
+    @cached_property
+    def _grammar(self) -> Grammar:
         return compile_templates(self.templates, dict(self.rules)).minimized()
 
     @property

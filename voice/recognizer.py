@@ -201,7 +201,8 @@ class PocketsphinxRecognizer:
         self._decoder = pocketsphinx.Decoder(config)
         grammars = {name: vocabulary.grammar() for name, vocabulary in vocabularies.items()}
         self._check_pronunciations({word for grammar in grammars.values() for word in grammar.words})
-        decoys = [word for word in load_decoys()[:decoy_count] if self._decoder.lookup_word(word) is not None]
+        decoys = [word for word in load_decoys()[:decoy_count]
+                  if self._decoder.lookup_word(word) is not None] if decoy_count else []
         self._grammars: Dict[str, Grammar] = {}
         for name, grammar in grammars.items():
             self._grammars[name] = grammar
