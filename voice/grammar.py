@@ -114,9 +114,11 @@ class Grammar:
 def _determinize(arcs: Set[Tuple[int, str, int]], empty: Set[Tuple[int, int]], starts: Set[int],
                  finals: Set[int]) -> Tuple[int, Set[Tuple[int, str, int]], List[int]]:
     """Subset construction from the states ``starts``: (state count, arcs, final states), with
-    state 0 the start. ``finals`` are the accepting states of the input."""
+    state 0 the start. ``finals`` are the accepting states of the input. Everything is taken in
+    sorted order, so the states are numbered the same in every process: pocketsphinx's search
+    depends on the grammar's order, and Python's string hashing changes from run to run."""
     following: Dict[int, Dict[str, Set[int]]] = {}
-    for source, word, target in arcs:
+    for source, word, target in sorted(arcs):
         following.setdefault(source, {}).setdefault(word, set()).add(target)
     empties: Dict[int, Set[int]] = {}
     for source, target in empty:
@@ -131,7 +133,7 @@ def _determinize(arcs: Set[Tuple[int, str, int]], empty: Set[Tuple[int, int]], s
                     todo.append(target)
         return frozenset(found)
 
-    first = closure(starts)
+    first = closure(sorted(starts))
     numbers = {first: 0}
     todo = [first]
     result: Set[Tuple[int, str, int]] = set()
@@ -141,10 +143,10 @@ def _determinize(arcs: Set[Tuple[int, str, int]], empty: Set[Tuple[int, int]], s
         if subset & finals:
             accepting.append(numbers[subset])
         by_word: Dict[str, Set[int]] = {}
-        for state in subset:
+        for state in sorted(subset):
             for word, targets in following.get(state, {}).items():
                 by_word.setdefault(word, set()).update(targets)
-        for word, targets in by_word.items():
+        for word, targets in sorted(by_word.items()):
             target = closure(targets)
             if target not in numbers:
                 numbers[target] = len(numbers)
