@@ -21,7 +21,7 @@ from voice.content import check_content
 from voice.decision import Gate, Gates
 from voice.dialogue import VOCABULARIES
 from voice.intents import IntentMatcher
-from voice.pipeline import Heard
+from voice.events import Heard
 from voice.recognizer import DECOY_COUNT, DECOY_WEIGHT, PocketsphinxRecognizer
 from voice.simulate import simulate_samples
 

@@ -32,7 +32,7 @@ def recordings(tmp_path_factory) -> Callable[..., Path]:
         for index, segment in enumerate([0.5, *segments, 1.0]):
             part = folder / f"{key}-{index}.wav"
             if isinstance(segment, (int, float)):
-                subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(part),
+                subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", str(part),
                                 "trim", "0", str(segment)], check=True)
             else:
                 raw = folder / f"{key}-{index}-raw.wav"

@@ -82,10 +82,20 @@ class PulseServer:
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, check=check,
                               timeout=10)
 
-    def unplug_microphone(self) -> None:
+    def unplug_speaker(self) -> None:
+        self._unload(SPEAKER)
+
+    def plug_speaker(self) -> None:
+        self.pactl("load-module", "module-null-sink", f"sink_name={SPEAKER}", f"rate={RATE}")
+        self.pactl("set-default-sink", SPEAKER)
+
+    def _unload(self, sink: str) -> None:
         modules = self.pactl("list", "short", "modules").stdout.splitlines()
-        index = next(line.split()[0] for line in modules if f"sink_name={MIC}" in line)
+        index = next(line.split()[0] for line in modules if f"sink_name={sink}" in line)
         self.pactl("unload-module", index)
+
+    def unplug_microphone(self) -> None:
+        self._unload(MIC)
 
     def plug_microphone(self) -> None:
         self.pactl("load-module", "module-null-sink", f"sink_name={MIC}", f"rate={RATE}")

@@ -15,7 +15,8 @@ from voice.clock import VirtualClock
 from voice.content import check_content
 from voice.dialogue import Dialogue
 from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, Heard
+from voice.events import Heard
+from voice.pipeline import Conversation
 from voice.simulate import activations
 
 KEYS = {"recall_clean", "recall_snr20", "recall_snr10", "recall_snr5", "command_accuracy", "false_triggers_per_hour",

@@ -13,9 +13,10 @@ import pytest
 from voice.clock import VirtualClock
 from voice.content import check_content
 from voice.decision import POCKETSPHINX, Gate, Gates
-from voice.dialogue import REPEAT_SECONDS, Dialogue, EpisodeStarted
+from voice.dialogue import REPEAT_SECONDS, Dialogue
+from voice.events import EpisodeStarted, Heard, Said
 from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, Heard, Said
+from voice.pipeline import Conversation
 from voice.recognizer import Transcript
 
 CONTENT = check_content()

@@ -8,8 +8,8 @@ import pytest
 
 from voice.clock import VirtualClock
 from voice.content import check_content
-from voice.dialogue import (AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted, IDLE_INTENTS,
-                            EPISODE_INTENTS, Say, Wait)
+from voice.dialogue import AdjustVoice, Dialogue, EPISODE_INTENTS, IDLE_INTENTS, Say, Wait
+from voice.events import EpisodeEnded, EpisodeStarted
 
 CONTENT = check_content()
 

@@ -4,6 +4,7 @@ the dialogue's "see a doctor" threshold, and ``simulate --record-history`` over 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -17,10 +18,10 @@ import pytest
 
 from voice.clock import VirtualClock
 from voice.content import check_content
-from voice.dialogue import Dialogue, EpisodeEnded, EpisodeStarted, Say
-from voice.history import (MIGRATIONS, SCHEMA_VERSION, HistoryError, HistoryRecorder, NightLog, Summary,
+from voice.dialogue import Dialogue, Say
+from voice.events import EpisodeEnded, EpisodeStarted, Heard, Summary
+from voice.history import (MIGRATIONS, SCHEMA_VERSION, HistoryError, HistoryRecorder, NightLog,
                            default_history_path, summarize)
-from voice.pipeline import Heard
 
 CONTENT = check_content()
 NIGHT = datetime(2026, 11, 20, 2, 30)
@@ -110,7 +111,8 @@ def test_a_damaged_file_is_moved_aside_never_deleted_and_a_new_log_starts(data_h
     assert len(NightLog.open().episodes()) == 1
 
 
-def test_a_locked_log_fails_fast_and_relief_goes_on_without_it(data_home, caplog):
+def test_a_locked_log_fails_fast_relief_goes_on_and_the_log_is_used_again_later(data_home, caplog):
+    caplog.set_level(logging.INFO)
     night_log = NightLog.open()
     blocker = sqlite3.connect(str(night_log.path), isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
@@ -120,9 +122,12 @@ def test_a_locked_log_fails_fast_and_relief_goes_on_without_it(data_home, caplog
     assert (datetime.now() - started).total_seconds() < 3
     recorder = HistoryRecorder(night_log, wall_clock=lambda: NIGHT)
     recorder.on_event(EpisodeStarted(0.0))  # logged, not raised
-    assert recorder.night_log is None and "relief goes on without the night log" in caplog.text
-    recorder.on_event(EpisodeEnded(1.0, "okay"))  # and nothing more is tried
+    assert recorder.failing and "relief goes on" in caplog.text
+    recorder.on_event(EpisodeEnded(1.0, "okay"))  # its start was never written: nothing to end
     blocker.execute("ROLLBACK")
+    recorder.on_event(EpisodeStarted(2.0))  # the next episode is written again
+    assert not recorder.failing and "works again" in caplog.text
+    assert len(night_log.episodes()) == 1
 
 
 def test_an_old_schema_is_migrated_and_keeps_its_episodes(data_home):
@@ -254,3 +259,54 @@ def test_history_on_a_damaged_file_says_so_in_one_line(data_home):
     assert result.returncode == 0
     assert result.stderr.strip().count("\n") == 0 and "was damaged" in result.stderr
     assert list(path.parent.glob("history.sqlite3.damaged-*"))
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 512 KiB filesystem (tmpfs), unmounted afterwards; skipped where mounting is not allowed."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here (needs root): {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)  # even if a test left a file open
+
+
+def fill(folder: Path) -> Path:
+    """Fill the filesystem to the last byte."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as out:
+        while True:
+            try:
+                out.write(b"\0" * 4096)
+            except OSError:
+                return filler
+
+
+def test_a_full_disk_skips_the_writes_with_one_line_and_logging_resumes_by_itself(tiny_disk, monkeypatch, caplog):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tiny_disk))
+    night_log = NightLog.open()
+    recorder = HistoryRecorder(night_log, wall_clock=lambda: NIGHT)
+    recorder.on_event(EpisodeStarted(0.0))
+    recorder.on_event(EpisodeEnded(60.0, "okay", ("calf_stretch",)))
+    filler = fill(tiny_disk)
+    with caplog.at_level(logging.INFO):
+        for moment in range(20):  # a night of episodes with the card full: skipped, one line
+            recorder.on_event(EpisodeStarted(100.0 + moment))
+            recorder.on_event(Heard(101.0 + moment, "my calf is swollen and red " * 20, "red_flag", None))
+            recorder.on_event(EpisodeEnded(102.0 + moment, "red_flag"))
+        assert recorder.failing
+        errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+        assert len(errors) == 1 and "disk is full" in errors[0].getMessage()
+        filler.unlink()
+        recorder.on_event(EpisodeStarted(200.0))
+        recorder.on_event(EpisodeEnded(260.0, "okay"))
+    assert not recorder.failing and "works again" in caplog.text
+    night_log.close()
+    reopened = NightLog.open()
+    assert reopened.recovered_from is None  # nothing was damaged
+    episodes = reopened.episodes()
+    reopened.close()
+    assert episodes[0].outcome == "okay" and episodes[-1].outcome == "okay"  # before and after

@@ -104,6 +104,23 @@ def test_it_recovers_when_the_microphone_is_unplugged_and_plugged_back(pulse, he
     assert speaker.wait_for_speech(since=0.0, timeout=8) is not None, helper.lines()
 
 
+def test_a_speaker_unplugged_while_it_speaks_is_used_again_once_it_is_back(pulse, helper, speaker, recordings,
+                                                                           tmp_path):
+    say_into_microphone(pulse, speaker, recordings(["I have a cramp in my calf"]))
+    assert speaker.wait_for_speech(since=0.0, timeout=8) is not None
+    pulse.unplug_speaker()  # mid-sentence: the sound server drops the helper's stream
+    time.sleep(3)
+    assert helper.process.poll() is None, "the helper exited when the speaker went away"
+    pulse.plug_speaker()
+    again = pulse.listen_to_speaker(tmp_path / "speaker-again.raw")
+    try:
+        # Relief goes on: the next thing it says (the hold's countdown) comes out of the new speaker.
+        assert again.wait_for_speech(since=0.0, timeout=40) is not None, helper.lines()
+    finally:
+        again.stop()
+    assert sum("speaker" in line for line in helper.lines()) <= 2, helper.lines()  # gone, back
+
+
 def test_a_missing_microphone_is_reported_once_and_retried_until_it_comes(pulse, tmp_path, speaker, recordings):
     pulse.unplug_microphone()
     try:

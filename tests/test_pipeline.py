@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from speaking import converse_while_speaking
-from voice.pipeline import Heard
+from voice.events import Heard
 from voice.recognizer import Transcript
 
 
@@ -51,3 +51,27 @@ def test_a_stop_heard_in_a_long_utterance_is_ignored_while_speaking(recordings):
 def test_a_short_stop_heard_by_any_engine_cuts_the_helper_off(recordings):
     conversation, output = converse_while_speaking(recordings(["stop"]), HearsStopInEverything())
     assert output.cuts == 1
+
+
+def test_a_conversation_that_keeps_no_events_hands_each_one_on_and_grows_nothing():
+    from voice.clock import VirtualClock
+    from voice.content import check_content
+    from voice.dialogue import Dialogue
+    from voice.intents import IntentMatcher
+    from voice.pipeline import Conversation
+
+    content = check_content()
+    clock = VirtualClock()
+    dialogue = Dialogue(content, clock)
+    handed: list = []
+    conversation = Conversation(None, IntentMatcher(content.intents, content.phrase_rules), dialogue, clock,
+                                on_event=handed.append, keep_events=False)
+    for night in range(50):  # fifty cramps, each ended by "it's gone"
+        clock.advance_to(clock.now() + 3600)
+        for text in ("i have a cramp", "it's gone"):
+            conversation.take(Transcript(text, None), 1.5, vocabulary=dialogue.vocabulary)
+            clock.advance_to(clock.now() + 30)
+            conversation.tick()
+    assert conversation.events == []
+    assert conversation.triggered and conversation.episodes == 50
+    assert sum(isinstance(event, Heard) for event in handed) == 100

@@ -19,9 +19,9 @@ from voice.benchset import (COMMANDS, DISTANT, FORMANT, RED_FLAGS, SNRS_DB, TRIG
                             brown_noise, continuous_stream, negative_clips, noises, spoken_clips)
 from voice.content import Content
 from voice.decision import Gates, gates_for
-from voice.dialogue import VOCABULARIES, EpisodeStarted
+from voice.dialogue import VOCABULARIES
+from voice.events import EpisodeStarted, Said
 from voice.intents import IntentMatcher, Vocabulary
-from voice.pipeline import Said
 from voice.recognizer import Recognizer, find_vosk_model, open_recognizer
 from voice.progress import terminal_progress
 from voice.simulate import SimulationResult, activations, simulate_samples

@@ -44,8 +44,11 @@ RED_FLAGS = {
     "test": ["my calf is swollen and red", "my leg is hot and swollen", "I can't breathe", "one calf is swollen"],
 }
 COMMANDS = {  # (spoken, expected intent)
+    # One-word commands too ("continue", "quiet", "cancel", "yep"), as the test set has
+    # ("next", "stop", "yes", "no"): a word that short fits the sound units least surely.
     "tuning": [("next step", "next"), ("say that again", "repeat"), ("stop talking", "stop"), ("yeah", "yes"),
-               ("nope", "no"), ("I'm fine", "okay"), ("go on", "next"), ("it's gone", "okay")],
+               ("nope", "no"), ("I'm fine", "okay"), ("go on", "next"), ("it's gone", "okay"),
+               ("continue", "next"), ("quiet", "stop"), ("cancel", "stop"), ("yep", "yes")],
     "test": [("next", "next"), ("repeat", "repeat"), ("stop", "stop"), ("yes", "yes"), ("no", "no"),
              ("I'm okay", "okay"), ("keep going", "next"), ("the cramp is gone now", "okay")],
 }

@@ -11,9 +11,9 @@ must stand out from the helper's own voice in the microphone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Literal, Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
-Certainty = Literal["sure", "doubtful"]
+from voice.events import Certainty
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,11 @@ class Gates:
 # pocketsphinx: the mean natural-log gap per speech frame to the best-scoring sound unit
 # (voice.recognizer). Chosen with scripts/tune_pocketsphinx.py on the benchmark's tuning set and
 # the helper's own voice fed back (docs/benchmarks.md).
-_RED_FLAG_POCKETSPHINX = Gate(sure=-3.2, doubtful=-4.4)  # a red flag is asked about, not dropped
+_RED_FLAG_POCKETSPHINX = Gate(sure=-3.6, doubtful=-4.8)  # a red flag is asked about, not dropped
 POCKETSPHINX = Gates(
-    default=Gate(sure=-3.2, doubtful=-3.6),
+    default=Gate(sure=-3.6, doubtful=-4.0),
     by_vocabulary={
-        "episode": Gate(sure=-4.4, doubtful=-4.4),  # an expected answer: no question
+        "episode": Gate(sure=-5.2, doubtful=-5.2),  # an expected answer: no question
         "while_speaking": Gate(sure=-2.4, doubtful=-2.4),
     },
     by_intent={
@@ -63,12 +63,12 @@ POCKETSPHINX = Gates(
         # coffee orders at -2.6 to -3.0 on the tuning set): a clear phrase, or nothing.
         ("idle", "summary"): Gate(sure=-2.4, doubtful=-2.4),
         ("idle", "help"): Gate(sure=-2.4, doubtful=-2.4),
-        ("confirm", "yes"): Gate(sure=-3.2, doubtful=-3.2),  # the answer to a doubt question
-        ("confirm", "no"): Gate(sure=-3.2, doubtful=-3.2),
+        ("confirm", "yes"): Gate(sure=-3.6, doubtful=-3.6),  # the answer to a doubt question
+        ("confirm", "no"): Gate(sure=-3.6, doubtful=-3.6),
         ("idle", "red_flag"): _RED_FLAG_POCKETSPHINX,
         ("confirm", "red_flag"): _RED_FLAG_POCKETSPHINX,
-        ("episode", "red_flag"): Gate(sure=-3.6, doubtful=-4.4),
-        ("episode", "red_flag_during"): Gate(sure=-3.6, doubtful=-4.4),
+        ("episode", "red_flag"): Gate(sure=-4.0, doubtful=-4.8),
+        ("episode", "red_flag_during"): Gate(sure=-4.0, doubtful=-4.8),
     },
 )
 

@@ -9,16 +9,14 @@ The dialogue never does I/O; the runner (``voice.pipeline``) turns actions into 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, FrozenSet, List, Optional, Tuple, Union
+from typing import Callable, FrozenSet, List, Optional, Union
 
 from voice.clock import Clock
 from voice.content import Content
-
-if TYPE_CHECKING:
-    from voice.history import Summary
+from voice.events import EpisodeEnded, EpisodeStarted, Summary
 
 # Given a number of days, the night log's summary of them; None when no log is kept.
-RecentCramps = Callable[[int], Optional["Summary"]]
+RecentCramps = Callable[[int], Optional[Summary]]
 
 # When idle, few intents are listened for: short commands are easy to hear by chance in
 # background speech, and they mean nothing until a conversation has started. ("stop" is
@@ -65,18 +63,6 @@ class ListenFor:
 class AdjustVoice:
     rate_factor: float = 1.0
     volume_change: float = 0.0
-
-
-@dataclass(frozen=True)
-class EpisodeStarted:
-    at: float
-
-
-@dataclass(frozen=True)
-class EpisodeEnded:
-    at: float
-    outcome: str  # okay | stopped | red_flag | still_cramping | no_answer
-    steps: Tuple[str, ...] = ()  # the relief steps gone through, in order
 
 
 Action = Union[Say, Wait, ListenFor, AdjustVoice, EpisodeStarted, EpisodeEnded]

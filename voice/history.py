@@ -14,15 +14,14 @@ import json
 import logging
 import os
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-from voice.dialogue import EpisodeEnded, EpisodeStarted
 from voice.errors import BedsideError
+from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Summary
 from voice.paths import data_home
-from voice.pipeline import Event, Heard
 
 log = logging.getLogger("bedside")
 
@@ -99,27 +98,6 @@ class Episode:
         return data
 
 
-@dataclass(frozen=True)
-class Summary:
-    """What a doctor would ask about: how often, how long, what helped, any warning signs."""
-
-    days: int
-    since: date
-    until: date
-    nights: int
-    episodes: int
-    average_minutes: Optional[float]
-    per_week: Dict[str, int] = field(default_factory=dict)  # ISO week ("2026-W47") -> episodes
-    outcomes: Dict[str, int] = field(default_factory=dict)
-    helped: Dict[str, int] = field(default_factory=dict)  # the step an "it's gone" came at -> count
-    red_flags: List[str] = field(default_factory=list)
-
-    def as_json(self) -> Dict[str, object]:
-        data = asdict(self)
-        data.update(since=self.since.isoformat(), until=self.until.isoformat())
-        return data
-
-
 def summarize(episodes: List[Episode], days: int, now: datetime) -> Summary:
     until = night_of(now)
     since = until - timedelta(days=days - 1)
@@ -193,6 +171,10 @@ class NightLog:
             if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             connection.execute("PRAGMA journal_mode = WAL")  # readers never wait for the writer
+            # Each commit is on the card before it returns (the write-ahead log is synced), so an
+            # episode reported as recorded survives a power cut too, not only a crash; it costs a
+            # sync per write, a few a night. NORMAL would risk the last episodes on power loss.
+            connection.execute("PRAGMA synchronous = FULL")
             _migrate(connection)
         except BaseException:
             connection.close()
@@ -303,6 +285,8 @@ def _explain(path: Path, error: sqlite3.Error) -> str:
         return f"the night log {path} is locked by another program; close it (or wait), this episode is not logged"
     if "newer than" in text:
         return f"the night log {path} was written by a newer bedside ({text}); update bedside"
+    if "full" in text:
+        return f"the night log {path} cannot grow: the disk is full ({text}); free some space"
     if "readonly" in text or "unable to open" in text:
         return f"cannot write the night log {path} ({text}); check its permissions"
     return f"the night log {path} cannot be used ({text})"
@@ -324,8 +308,9 @@ def _stamp(moment: datetime) -> str:
 class HistoryRecorder:
     """Writes a conversation's episodes to the night log, as its events arrive.
 
-    Relief never waits for the log: the first failure is logged once and the log is switched
-    off for the rest of the night. ``recent`` feeds the dialogue's "see a doctor" suggestion.
+    Relief never waits for the log. A write that fails (a full card, a locked file) is skipped
+    with one log line, and the next event tries again: when a write works again, one more
+    line says so. ``recent`` feeds the dialogue's "see a doctor" suggestion.
     """
 
     def __init__(self, night_log: Optional[NightLog], wall_clock: Callable[[], datetime] = datetime.now,
@@ -333,6 +318,7 @@ class HistoryRecorder:
         self.night_log = night_log
         self.wall_clock = wall_clock
         self.source = source
+        self.failing = False  # the last use of the log failed
         self._episode: Optional[int] = None
 
     def on_event(self, event: Event) -> None:
@@ -341,23 +327,40 @@ class HistoryRecorder:
         now = self.wall_clock()
         try:
             if isinstance(event, EpisodeStarted):
-                self._episode = self.night_log.start_episode(now, self.source)
-            elif isinstance(event, EpisodeEnded) and self._episode is not None:
-                self.night_log.end_episode(self._episode, now, event.outcome, event.steps)
                 self._episode = None
+                self._episode = self.night_log.start_episode(now, self.source)
+            elif isinstance(event, EpisodeEnded):
+                episode, self._episode = self._episode, None
+                if episode is None:
+                    return  # its start was not written: nothing to end
+                self.night_log.end_episode(episode, now, event.outcome, event.steps)
             elif isinstance(event, Heard) and event.intent in ("red_flag", "red_flag_during"):
                 self.night_log.add_red_flag(now, event.text, self._episode, self.source)
+            else:
+                return
         except HistoryError as error:
-            log.error("%s; relief goes on without the night log", error)
-            self.night_log = None
+            self._failed(error)
+        else:
+            self._worked()
 
     def recent(self, days: int) -> Optional[Summary]:
         if self.night_log is None:
             return None
         try:
             now = self.wall_clock()
-            return summarize(self.night_log.episodes(since=now - timedelta(days=days + 1)), days, now)
+            summary = summarize(self.night_log.episodes(since=now - timedelta(days=days + 1)), days, now)
         except HistoryError as error:
-            log.error("%s; relief goes on without the night log", error)
-            self.night_log = None
+            self._failed(error)
             return None
+        self._worked()
+        return summary
+
+    def _failed(self, error: HistoryError) -> None:
+        if not self.failing:  # one line, not one per event
+            log.error("%s; relief goes on, and the night log is tried again at the next event", error)
+        self.failing = True
+
+    def _worked(self) -> None:
+        if self.failing:
+            log.info("the night log %s works again", self.night_log.path if self.night_log else "")
+        self.failing = False

@@ -18,13 +18,15 @@ import numpy as np
 from voice.audio import Device, MicrophoneSource, refresh_devices
 from voice.clock import SystemClock
 from voice.content import Content
-from voice.dialogue import AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted
+from voice.dialogue import AdjustVoice, Dialogue
+from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.errors import BedsideError
 from voice.history import HistoryError, HistoryRecorder, NightLog
 from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, Event, Heard, Said
+from voice.pipeline import Conversation
 from voice.recognizer import Recognizer
 from voice.speech import Speaker, write_wav
+from voice.watchdog import Watchdog
 
 log = logging.getLogger("bedside")
 
@@ -109,18 +111,22 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
         history.on_event(event)
 
     conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), on_event,
-                                utterance_keeper(keep_audio) if keep_audio else None)
+                                utterance_keeper(keep_audio) if keep_audio else None, keep_events=False)
     if keep_audio:
         log.info("keeping every heard utterance in %s", keep_audio)
     microphone = MicrophoneSource(input_device, read_timeout=0.5)
     missing_logged = False
     frames: Optional[Iterator[Optional[bytes]]] = None
+    watchdog = Watchdog()
     log.info("listening; say \"cramp\" when you need me")
+    watchdog.ready()
     try:
         while not stop.is_set():
+            watchdog.alive()
             frames = microphone.frames()
             try:
                 for frame in frames:
+                    watchdog.alive()  # from the loop itself: if it hangs, systemd restarts the helper
                     if missing_logged:
                         log.info("microphone is back")
                         missing_logged = False
@@ -139,6 +145,8 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                 refresh_devices()
     finally:
         log.info("stopping")
+        watchdog.stopping()
+        watchdog.close()
         speaker.close()  # first: closing the microphone while the speaker still plays can crash PortAudio
         if frames is not None:
             frames.close()

@@ -7,12 +7,14 @@ virtual clock, ``listen`` feeds it microphone frames with the real clock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Protocol, Union
+from typing import Callable, List, Optional, Protocol
 
-from voice.audio import FRAME_BYTES, SAMPLE_RATE
+from voice.audio import SAMPLE_RATE
 from voice.clock import Clock
-from voice.decision import Certainty, Gates, gates_for
-from voice.dialogue import WHILE_SPEAKING, Action, AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted, Say
+from voice.decision import Gates, gates_for
+from voice.dialogue import WHILE_SPEAKING, Action, AdjustVoice, Dialogue, Say
+from voice.endpointer import Endpointer
+from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.intents import IntentMatcher
 from voice.recognizer import Recognizer, Transcript
 
@@ -23,25 +25,6 @@ MAX_INTERRUPT_SECONDS = 2.0
 # 3.5 s since the longer phrasings ("ouch, my right calf is so tight") at a slow speaker's pace.
 MAX_WAKE_SECONDS = 3.5
 MAX_UTTERANCE_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class Heard:
-    t: float
-    text: str
-    intent: Optional[str]
-    confidence: Optional[float]
-    certainty: Optional[Certainty] = None  # sure: acted on; doubtful: asked about first
-
-
-@dataclass(frozen=True)
-class Said:
-    t: float
-    text: str
-    kind: str
-
-
-Event = Union[Heard, Said, EpisodeStarted, EpisodeEnded]
 
 
 class Output(Protocol):
@@ -72,24 +55,6 @@ class SilentOutput:
         return False
 
 
-class Endpointer:
-    """Voice-activity endpointing (pocketsphinx's WebRTC-style VAD): cheap, so silence is never decoded."""
-
-    def __init__(self, window: float = 0.3, ratio: float = 0.9, mode: int = 1) -> None:
-        import pocketsphinx
-
-        self._endpointer = pocketsphinx.Endpointer(window=window, ratio=ratio, vad_mode=mode,
-                                                   sample_rate=SAMPLE_RATE)
-        assert self._endpointer.frame_bytes == FRAME_BYTES
-
-    @property
-    def in_speech(self) -> bool:
-        return self._endpointer.in_speech
-
-    def process(self, frame: bytes) -> Optional[bytes]:
-        return self._endpointer.process(frame)
-
-
 @dataclass
 class Conversation:
     recognizer: Recognizer
@@ -101,8 +66,11 @@ class Conversation:
     on_utterance: Optional[Callable[[bytes], None]] = None  # gets each utterance's audio, if set
     max_wake_seconds: float = MAX_WAKE_SECONDS
     gates: Optional[Gates] = None  # default: the recognizer engine's own
+    # False: events go only to ``on_event``; a service that runs for weeks keeps none of them.
+    keep_events: bool = True
     events: List[Event] = field(default_factory=list)
     utterances: int = 0  # how many the recognizer decoded
+    episodes: int = 0  # how many started
 
     def __post_init__(self) -> None:
         if self.gates is None:
@@ -123,7 +91,7 @@ class Conversation:
 
     @property
     def triggered(self) -> bool:
-        return any(isinstance(event, EpisodeStarted) for event in self.events)
+        return self.episodes > 0
 
     def feed(self, frame: bytes) -> None:
         """One 30 ms frame; the clock must already stand at the frame's end."""
@@ -135,8 +103,11 @@ class Conversation:
     def end_stream(self) -> None:
         """The audio ended: finish a cut-off utterance."""
         if self._endpointer.in_speech:
-            self._endpointer = Endpointer()
+            rest = self._endpointer.finish()
+            if rest:
+                self._take_audio(rest)
             self._utterance_ended()
+        self._endpointer = Endpointer()
 
     def tick(self) -> None:
         wakeup = self.dialogue.next_wakeup
@@ -157,16 +128,19 @@ class Conversation:
             return
         if not was_in_speech:
             self._utterance_began()
-        self.recognizer.accept(speech)
-        self._utterance_bytes += len(speech)
-        if self.on_utterance is not None:
-            self._utterance.append(speech)
+        self._take_audio(speech)
         if not self._endpointer.in_speech:
             self._utterance_ended()
         elif self._utterance_bytes >= MAX_UTTERANCE_SECONDS * SAMPLE_RATE * 2:
             # Steady noise (a fan) can keep the endpointer in speech for hours: decode in pieces.
             self._utterance_ended()
             self._utterance_began()
+
+    def _take_audio(self, speech: bytes) -> None:
+        self.recognizer.accept(speech)
+        self._utterance_bytes += len(speech)
+        if self.on_utterance is not None:
+            self._utterance.append(speech)
 
     def _utterance_began(self) -> None:
         # A small vocabulary while speaking: "stop" cannot be mistaken for "it stopped".
@@ -223,5 +197,8 @@ class Conversation:
                 self._record(action)
 
     def _record(self, event: Event) -> None:
-        self.events.append(event)
+        if isinstance(event, EpisodeStarted):
+            self.episodes += 1
+        if self.keep_events:
+            self.events.append(event)
         self.on_event(event)

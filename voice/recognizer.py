@@ -5,9 +5,9 @@ Two real engines:
 * ``vosk``: Kaldi models; used when a Vosk model directory is found. Its vocabulary is
   restricted to the words of the content's phrases plus ``[unk]``, so anything else comes out as ``[unk]``.
 * ``pocketsphinx``: its English model ships inside the PyPI package, so it always works.
-  Each utterance is decoded against a grammar compiled from the content's phrase templates;
-  while idle, a loop of frequent English words competes with the requests, so that ordinary
-  speech is not forced onto the nearest request.
+  Each utterance is decoded against a grammar compiled from the content's phrase templates
+  (a loop of frequent English words can compete with the requests while idle; measured, and
+  off by default: see DECOY_COUNT).
 
 Both hand back what they heard with a confidence; ``voice.decision`` judges it.
 
@@ -166,6 +166,11 @@ class VoskRecognizer:
 # scripts/tune_pocketsphinx.py on the tuning set, at the chosen gates: 200 decoys took false
 # wake-ups from 4 to 0 an hour, but recall from across the room from 0.61 to 0.14 and at 10 dB
 # from 0.54 to 0.25, so they are off by default (docs/benchmarks.md).
+# Wider than pocketsphinx's defaults (1e-48, 1e-48, 7e-29, 30000 HMMs a frame): with a grammar
+# of a million sentences the defaults pruned the right one early, so that a few milliseconds
+# more silence before a request turned "ouch, my right calf is so tight" (-2.4) into "bad leg
+# cramp in my toes" (-5.1); docs/benchmarks.md.
+SEARCH_BEAMS = {"beam": 1e-64, "pbeam": 1e-64, "wbeam": 1e-48, "maxhmmpf": -1}
 DECOY_VOCABULARIES = frozenset({"idle", "confirm"})
 DECOY_COUNT = 0
 DECOY_WEIGHT = 0.1
@@ -198,6 +203,8 @@ class PocketsphinxRecognizer:
         # The best path of the search itself: a word lattice over the decoy loop is large
         # and slow to search again (measured: 20 times slower, docs/benchmarks.md).
         config["bestpath"] = False
+        for name, value in SEARCH_BEAMS.items():
+            config[name] = value
         self._decoder = pocketsphinx.Decoder(config)
         grammars = {name: vocabulary.grammar() for name, vocabulary in vocabularies.items()}
         self._check_pronunciations({word for grammar in grammars.values() for word in grammar.words})

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Dict, List
 
 from voice.errors import BedsideError
-from voice.history import Episode, Summary
+from voice.events import Summary
+from voice.history import Episode
 
 
 def _counts(counts: Dict[str, int]) -> str:

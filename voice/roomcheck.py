@@ -18,7 +18,7 @@ import numpy as np
 from voice.audio import FRAME_SECONDS, FileSource, audio_seconds
 from voice.content import Content
 from voice.intents import IntentMatcher
-from voice.pipeline import Event, Heard
+from voice.events import Event, Heard
 from voice.progress import Progress
 from voice.recognizer import Recognizer
 from voice.simulate import activations, simulate_frames

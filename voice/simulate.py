@@ -20,10 +20,11 @@ from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource, split_frames
 from voice.clock import VirtualClock
 from voice.content import Content
 from voice.decision import Gates
-from voice.dialogue import AdjustVoice, Dialogue, EpisodeEnded, EpisodeStarted
+from voice.dialogue import AdjustVoice, Dialogue
+from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.history import HistoryRecorder, NightLog
 from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, Event, Heard, Output, Said, SilentOutput
+from voice.pipeline import Conversation, Output, SilentOutput
 from voice.recognizer import Recognizer
 from voice.speech import Synthesizer
 
