@@ -1,0 +1,286 @@
+"""Soak test: ``bedside listen`` for a scripted night on a private PulseAudio server, with faults.
+
+    scripts/soak [--minutes N] [--json OUT] [--corpus ../shared/corpus]
+
+The helper runs as a user runs it (the ``bedside`` of ``.venv``) on a virtual microphone and
+speaker. Into the microphone goes a night: quiet room noise all along, unrelated speech (the
+corpus's real speech when given, flite sentences otherwise), and a cramp request every
+REQUEST_EVERY seconds, ended by "stop". Faults come in turn, one after a request was answered:
+
+* ``microphone``: the microphone source removed for 5 s, then back;
+* ``speaker``: the speaker removed while the helper speaks, back after 3 s;
+* ``sound_server``: the sound server killed and started again;
+* ``disk_full``: the night log's filesystem (a 2 MB tmpfs; needs root) filled, and freed
+  after the next request.
+
+Each request counts as answered when the speaker sounds within ANSWER_SECONDS. After a fault,
+a request is said every PROBE_EVERY seconds until one is answered: ``answered_after_fault``
+gives, per fault, the seconds from the fault's end to that answer (null: none within PROBE_FOR).
+Memory and CPU are read from /proc every 10 s. Prints the JSON; exit code 1 if the helper crashed or a
+request outside a fault went unanswered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_live import cpu_seconds, recording_start, sox, speak  # noqa: E402
+from pulse import MIC, RATE, Helper, PulseServer  # noqa: E402
+
+REQUEST_EVERY = 40.0  # seconds from one request to the next (--request-every)
+ANSWER_SECONDS = 10.0
+PROBE_EVERY = 3.0  # after a fault, a request every few seconds until one is answered
+PROBE_FOR = 60.0
+WARM_UP = 0.25  # the memory slope leaves out the first quarter (models and buffers settling)
+PAD = 0.5  # seconds of silence after each spoken clip (bench_live.speak)
+FAULTS = ["microphone", "speaker", "sound_server", "disk_full"]
+REQUESTS = [("I have a cramp in my calf", "slt"), ("my calf hurts", "rms"), ("charley horse", "awb"),
+            ("oh I have a cramp", "kal16"), ("my leg is cramping", "rms")]
+SENTENCES = ["The weather is lovely this morning.", "Can you pass me the salt, please?",
+             "We should leave early to catch the train.", "I think the garden needs watering again."]
+
+
+def vm_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Night:
+    """The helper, its sound server, and what is played into its microphone."""
+
+    def __init__(self, folder: Path, corpus: Optional[Path]) -> None:
+        self.folder = folder
+        self.server = PulseServer(folder / "pulse")
+        (folder / "pulse").mkdir()
+        self.server.start()
+        self.disk = self._tiny_disk()
+        self.requests = [speak(text, voice, folder / f"request{index}.wav")
+                         for index, (text, voice) in enumerate(REQUESTS)]
+        self.stop_wav = speak("stop", "rms", folder / "stop.wav")
+        self.background = self._background(corpus)
+        self.noise = folder / "room.wav"
+        sox("-n", "-r", str(RATE), "-c", "1", "-b", "16", str(self.noise), "synth", "60", "brownnoise",
+            "gain", "-n", "-55")
+        env = {"XDG_DATA_HOME": str(self.disk)} if self.disk else {}
+        self.helper = Helper(self.server, folder, env=env)
+        self.recordings = 0
+        self._listen_to_speaker()
+        self._noise_stop = threading.Event()
+        self._noise_thread = threading.Thread(target=self._room_noise, daemon=True)
+        self._noise_thread.start()
+
+    def _tiny_disk(self) -> Optional[Path]:
+        mount_point = self.folder / "disk"
+        mount_point.mkdir()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            print(f"soak: no disk_full fault (cannot mount a tmpfs: {mounted.stderr.strip()})", file=sys.stderr)
+            return None
+        return mount_point
+
+    def _background(self, corpus: Optional[Path]) -> List[Path]:
+        if corpus is not None and (corpus / "manifest.csv").exists():
+            with (corpus / "manifest.csv").open() as manifest:
+                rows = [corpus / row["path"] for row in csv.DictReader(manifest) if row["kind"] == "negative"]
+            clips = []
+            for index, path in enumerate(rows[:40]):
+                out = self.folder / f"speech{index}.wav"
+                sox(str(path), "-r", str(RATE), "-c", "1", "-b", "16", str(out))
+                clips.append(out)
+            return clips
+        return [speak(text, voice, self.folder / f"sentence{index}.wav")
+                for index, (text, voice) in enumerate(zip(SENTENCES, ["slt", "rms", "awb", "kal16"]))]
+
+    def _room_noise(self) -> None:
+        while not self._noise_stop.is_set():
+            subprocess.run(["paplay", f"--device={MIC}", str(self.noise)], env=self.server.env,
+                           capture_output=True, timeout=120)
+            self._noise_stop.wait(0.5)  # the server may be down for a moment
+
+    def play(self, wav: Path) -> None:
+        subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.server.env, capture_output=True,
+                       timeout=60)
+
+    def _listen_to_speaker(self) -> None:
+        self.speaker = self.server.listen_to_speaker(self.folder / f"speaker{self.recordings}.raw")
+        self.speaker_started = recording_start(self.speaker)  # wall-clock time of its first sample
+        self.recordings += 1
+
+    def new_speaker_recording(self) -> None:
+        self.speaker.stop()
+        self._listen_to_speaker()
+
+    def request(self, wav: Path) -> Optional[float]:
+        """Say a request; the seconds from its end to the first sound of the answer, or None."""
+        since = self.speaker.seconds()
+        self.play(wav)
+        ended = time.monotonic() - PAD  # paplay returns once the clip has been played
+        answer = self.speaker.wait_for_speech(since=since, timeout=ANSWER_SECONDS)
+        return None if answer is None else self.speaker_started + answer - ended
+
+    def end_episode(self) -> None:
+        time.sleep(3)
+        self.play(self.stop_wav)
+
+    def restart_server(self) -> None:
+        self.speaker.stop()
+        self.server.process.kill()
+        self.server.process.wait()
+        time.sleep(2)
+        self.server.start()
+        self._listen_to_speaker()
+
+    def fill_disk(self) -> Optional[Path]:
+        if self.disk is None:
+            return None
+        filler = self.disk / "filler"
+        with filler.open("wb", buffering=0) as out:
+            while True:
+                try:
+                    out.write(b"\0" * 65536)
+                except OSError:
+                    return filler
+
+    def close(self) -> None:
+        self._noise_stop.set()
+        self.helper.stop()
+        self.speaker.stop()
+        self.server.stop()
+        if self.disk is not None:
+            subprocess.run(["umount", "--lazy", str(self.disk)], check=False)
+
+
+def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY) -> Dict[str, object]:
+    folder = Path(tempfile.mkdtemp(prefix="bedside-soak-"))
+    night = Night(folder, corpus)
+    pid = night.helper.process.pid
+    rng = random.Random(20261122)
+    samples: List[tuple] = []  # (seconds since start, RSS MB, CPU s)
+    started = time.monotonic()
+    deadline = started + minutes * 60
+    next_sample = started
+    latencies: List[float] = []
+    answered_after_fault: Dict[str, List[Optional[float]]] = {kind: [] for kind in FAULTS}
+    counts = {"requests": 0, "answered": 0}
+    unanswered_outside_faults = 0
+    kinds = [kind for kind in FAULTS if kind != "disk_full" or night.disk is not None]
+
+    def sample() -> None:
+        nonlocal next_sample
+        if time.monotonic() >= next_sample and night.helper.process.poll() is None:
+            samples.append((time.monotonic() - started, vm_rss_mb(pid), cpu_seconds(pid)))
+            next_sample += 10.0
+
+    def request() -> Optional[float]:
+        counts["requests"] += 1
+        latency = night.request(night.requests[counts["requests"] % len(night.requests)])
+        if latency is not None:
+            counts["answered"] += 1
+            latencies.append(latency)
+        sample()
+        return latency
+
+    def recovered_after(ended: float) -> Optional[float]:
+        while time.monotonic() < ended + PROBE_FOR and night.helper.process.poll() is None:
+            if request() is not None:
+                return round(time.monotonic() - ended, 1)
+            time.sleep(PROBE_EVERY)
+        return None
+
+    try:
+        time.sleep(3)
+        sample()
+        turn = 0
+        while time.monotonic() < deadline and night.helper.process.poll() is None:
+            request_at = time.monotonic() + request_every
+            while time.monotonic() < request_at - 8:  # unrelated speech until the request
+                night.play(rng.choice(night.background))
+                sample()
+                time.sleep(rng.uniform(0.5, 2.0))
+            if request() is None:
+                unanswered_outside_faults += 1
+                night.end_episode()
+                continue
+            kind = kinds[turn % len(kinds)]
+            turn += 1
+            filler = None
+            if kind == "speaker":
+                night.server.unplug_speaker()  # while the first step is being said
+                time.sleep(3)
+                night.server.plug_speaker()
+                night.new_speaker_recording()
+            night.end_episode()
+            if kind == "microphone":
+                night.server.unplug_microphone()
+                time.sleep(5)
+                night.server.plug_microphone()
+            elif kind == "sound_server":
+                night.restart_server()
+            elif kind == "disk_full":
+                filler = night.fill_disk()
+            answered_after_fault[kind].append(recovered_after(time.monotonic()))
+            night.end_episode()
+            if filler is not None:
+                filler.unlink()
+    finally:
+        crashed = night.helper.process.poll() is not None
+        night.close()
+    lines = night.helper.lines()
+    settled = [entry for entry in samples if entry[0] >= WARM_UP * samples[-1][0]] if samples else []
+    slope = (float(np.polyfit([entry[0] / 3600 for entry in settled], [entry[1] for entry in settled], 1)[0])
+             if len(settled) >= 3 else None)
+    cpu = ((samples[-1][2] - samples[0][2]) / max((samples[-1][0] - samples[0][0]) / 60, 1e-9)
+           if len(samples) >= 2 else None)
+    result = {
+        "minutes": round((time.monotonic() - started) / 60, 1),
+        "requests": counts["requests"],
+        "answered": counts["answered"],
+        "unanswered_outside_faults": unanswered_outside_faults,
+        "answered_after_fault": answered_after_fault,
+        "latency_p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
+        "rss_start_mb": round(samples[0][1], 1) if samples else None,
+        "rss_end_mb": round(samples[-1][1], 1) if samples else None,
+        "rss_slope_mb_per_hour": round(slope, 2) if slope is not None else None,
+        "cpu_s_per_minute": round(cpu, 2) if cpu is not None else None,
+        "error_lines": [line for line in lines if " ERROR " in line or "Traceback" in line],
+        "crashed": crashed,
+    }
+    shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--corpus", type=Path, help="real unrelated speech: a folder with manifest.csv")
+    parser.add_argument("--request-every", type=float, default=REQUEST_EVERY, help="seconds between requests")
+    args = parser.parse_args()
+    result = soak(args.minutes, args.corpus, args.request_every)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 1 if result["crashed"] or result["unanswered_outside_faults"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""A short soak (scripts/soak): the helper on virtual devices for a few minutes of a night with
+every fault kind, answering every request, recovering from each fault, never crashing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pulse import PulseServer, PulseUnavailable
+
+SOAK = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
+
+
+def test_a_short_soak_answers_every_request_and_recovers_from_each_fault(tmp_path):
+    (tmp_path / "pulse").mkdir()
+    try:  # the same check the live tests make: skip, saying why, only if PulseAudio cannot start
+        probe = PulseServer(tmp_path / "pulse")
+        probe.start()
+        probe.stop()
+    except PulseUnavailable as error:
+        pytest.skip(f"PulseAudio cannot start here: {error}")
+    out = tmp_path / "soak.json"
+    run = subprocess.run([sys.executable, str(SOAK), "--minutes", "2.2", "--request-every", "14",
+                          "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert out.exists(), run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert not result["crashed"], result
+    assert result["unanswered_outside_faults"] == 0 and result["answered"] >= 6, result
+    for kind in ("microphone", "speaker", "sound_server"):
+        assert result["answered_after_fault"][kind], f"no {kind} fault happened: {result}"
+        assert all(seconds is not None and seconds <= 15 for seconds in result["answered_after_fault"][kind]), result
+    if result["answered_after_fault"]["disk_full"]:  # only where a tmpfs can be mounted (root)
+        assert all(seconds is not None for seconds in result["answered_after_fault"]["disk_full"]), result
+    # paplay returns a little after the clip has played, so the estimate can read slightly low.
+    assert result["latency_p50_s"] is not None and -1 < result["latency_p50_s"] < 3, result
+    assert not any("Traceback" in line for line in result["error_lines"]), result
+    assert run.returncode == 0, run.stderr[-2000:]
