@@ -65,15 +65,38 @@ class Synthesizer:
         self.apply()
 
     def synthesize(self, text: str) -> np.ndarray:
-        handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
-        os.close(handle)
+        for _ in range(SYNTHESIS_ATTEMPTS):
+            handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
+            os.close(handle)
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                    self._engine.save_to_file(text, name)
+                    self._engine.runAndWait()
+                    samples = _read_once_written(Path(name))
+                if samples is not None:
+                    return samples
+            finally:
+                Path(name).unlink(missing_ok=True)
+        raise BedsideError(f"text-to-speech wrote no audio for {text[:40]!r}; check that espeak-ng works: "
+                           "espeak-ng 'hello'")
+
+
+# pyttsx3 2.99's espeak driver writes the file from espeak's callback thread, and under load
+# runAndWait can return before it has (seen in CI: "not a readable audio file" for a sentence
+# that was said a moment later). So the file is awaited, and synthesis tried once more.
+SYNTHESIS_ATTEMPTS = 2
+SYNTHESIS_WAIT_SECONDS = 5.0
+
+
+def _read_once_written(path: Path) -> Optional[np.ndarray]:
+    deadline = time.monotonic() + SYNTHESIS_WAIT_SECONDS
+    while True:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-                self._engine.save_to_file(text, name)
-                self._engine.runAndWait()
-            return read_audio_file(name)
-        finally:
-            Path(name).unlink(missing_ok=True)
+            return read_audio_file(path)
+        except BedsideError:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
 
 
 def write_wav(path: Union[str, Path], samples: np.ndarray, rate: int = SAMPLE_RATE) -> None:
