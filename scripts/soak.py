@@ -14,9 +14,10 @@ REQUEST_EVERY seconds, ended by "stop". Faults come in turn, one after a request
   after the next request.
 
 Each request counts as answered when the speaker sounds within ANSWER_SECONDS. After a fault,
-a request is said every PROBE_EVERY seconds until one is answered: ``answered_after_fault``
+a request is said (PROBE_EVERY seconds after the last one's wait) until one is answered: ``answered_after_fault``
 gives, per fault, the seconds from the fault's end to that answer (null: none within PROBE_FOR).
-Memory and CPU are read from /proc every 10 s. Prints the JSON; exit code 1 if the helper crashed or a
+Memory and CPU are read from /proc every 10 s. ``latency_p50_s`` is rough (two recordings'
+clocks, each estimated to a few tenths of a second); scripts/bench_live.py measures latency. Prints the JSON; exit code 1 if the helper crashed or a
 request outside a fault went unanswered.
 """
 
@@ -44,7 +45,8 @@ from pulse import MIC, RATE, Helper, PulseServer  # noqa: E402
 
 REQUEST_EVERY = 40.0  # seconds from one request to the next (--request-every)
 ANSWER_SECONDS = 10.0
-PROBE_EVERY = 3.0  # after a fault, a request every few seconds until one is answered
+PROBE_EVERY = 1.0  # after a fault, a request this soon after the last until one is answered
+PROBE_ANSWER_SECONDS = 5.0  # a probe's answer comes within a second when the helper is up
 PROBE_FOR = 60.0
 WARM_UP = 0.25  # the memory slope leaves out the first quarter (models and buffers settling)
 PAD = 0.5  # seconds of silence after each spoken clip (bench_live.speak)
@@ -120,20 +122,27 @@ class Night:
                        timeout=60)
 
     def _listen_to_speaker(self) -> None:
+        """Record the speaker, and the microphone to time requests against (as bench_live does)."""
         self.speaker = self.server.listen_to_speaker(self.folder / f"speaker{self.recordings}.raw")
-        self.speaker_started = recording_start(self.speaker)  # wall-clock time of its first sample
+        self.microphone = self.server.listen_to_microphone(self.folder / f"microphone{self.recordings}.raw")
+        self.speaker_started = recording_start(self.speaker)  # wall-clock time of the first sample
+        self.microphone_started = recording_start(self.microphone)
         self.recordings += 1
 
     def new_speaker_recording(self) -> None:
         self.speaker.stop()
+        self.microphone.stop()
         self._listen_to_speaker()
 
-    def request(self, wav: Path) -> Optional[float]:
+    def request(self, wav: Path, timeout: float = ANSWER_SECONDS) -> Optional[float]:
         """Say a request; the seconds from its end to the first sound of the answer, or None."""
-        since = self.speaker.seconds()
+        since, heard_from = self.speaker.seconds(), self.microphone.seconds()
         self.play(wav)
-        ended = time.monotonic() - PAD  # paplay returns once the clip has been played
-        answer = self.speaker.wait_for_speech(since=since, timeout=ANSWER_SECONDS)
+        loud = self.microphone.loud_seconds(since=heard_from, threshold=328)  # above the room noise
+        # The request's last loud 10 ms in the microphone, on the wall clock (paplay itself
+        # returns some time after the clip has played).
+        ended = self.microphone_started + loud[-1] + 0.01 if loud else time.monotonic() - PAD
+        answer = self.speaker.wait_for_speech(since=since, timeout=timeout)
         return None if answer is None else self.speaker_started + answer - ended
 
     def end_episode(self) -> None:
@@ -142,6 +151,7 @@ class Night:
 
     def restart_server(self) -> None:
         self.speaker.stop()
+        self.microphone.stop()
         self.server.process.kill()
         self.server.process.wait()
         time.sleep(2)
@@ -163,6 +173,7 @@ class Night:
         self._noise_stop.set()
         self.helper.stop()
         self.speaker.stop()
+        self.microphone.stop()
         self.server.stop()
         if self.disk is not None:
             subprocess.run(["umount", "--lazy", str(self.disk)], check=False)
@@ -189,9 +200,9 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
             samples.append((time.monotonic() - started, vm_rss_mb(pid), cpu_seconds(pid)))
             next_sample += 10.0
 
-    def request() -> Optional[float]:
+    def request(timeout: float = ANSWER_SECONDS) -> Optional[float]:
         counts["requests"] += 1
-        latency = night.request(night.requests[counts["requests"] % len(night.requests)])
+        latency = night.request(night.requests[counts["requests"] % len(night.requests)], timeout)
         if latency is not None:
             counts["answered"] += 1
             latencies.append(latency)
@@ -200,7 +211,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
 
     def recovered_after(ended: float) -> Optional[float]:
         while time.monotonic() < ended + PROBE_FOR and night.helper.process.poll() is None:
-            if request() is not None:
+            if request(PROBE_ANSWER_SECONDS) is not None:
                 return round(time.monotonic() - ended, 1)
             time.sleep(PROBE_EVERY)
         return None

@@ -42,6 +42,8 @@ def test_kill_at_random_moments_loses_no_recorded_episode_and_damages_nothing(re
         (ended,) = database.execute("SELECT count(*) FROM episodes WHERE ended_at IS NOT NULL").fetchone()
     finally:
         database.close()
+    print(f"{KILLS} kills, {killed_mid_run} mid-run; {reported} episodes reported as written, "
+          f"{ended} ended episodes in the log")  # shown with pytest -s
     assert ended >= reported
     history = subprocess.run([sys.executable, "-m", "voice", "history", "--json"], capture_output=True, text=True,
                              env=env, timeout=60)
