@@ -179,7 +179,8 @@ class Night:
             subprocess.run(["umount", "--lazy", str(self.disk)], check=False)
 
 
-def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY) -> Dict[str, object]:
+def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY,
+         faults: bool = True) -> Dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="bedside-soak-"))
     night = Night(folder, corpus)
     pid = night.helper.process.pid
@@ -192,7 +193,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
     answered_after_fault: Dict[str, List[Optional[float]]] = {kind: [] for kind in FAULTS}
     counts = {"requests": 0, "answered": 0}
     unanswered_outside_faults = 0
-    kinds = [kind for kind in FAULTS if kind != "disk_full" or night.disk is not None]
+    kinds = [kind for kind in FAULTS if faults and (kind != "disk_full" or night.disk is not None)]
 
     def sample() -> None:
         nonlocal next_sample
@@ -228,6 +229,9 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 time.sleep(rng.uniform(0.5, 2.0))
             if request() is None:
                 unanswered_outside_faults += 1
+                night.end_episode()
+                continue
+            if not kinds:
                 night.end_episode()
                 continue
             kind = kinds[turn % len(kinds)]
@@ -284,8 +288,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the result here")
     parser.add_argument("--corpus", type=Path, help="real unrelated speech: a folder with manifest.csv")
     parser.add_argument("--request-every", type=float, default=REQUEST_EVERY, help="seconds between requests")
+    parser.add_argument("--no-faults", action="store_true", help="a quiet night: requests only")
     args = parser.parse_args()
-    result = soak(args.minutes, args.corpus, args.request_every)
+    result = soak(args.minutes, args.corpus, args.request_every, faults=not args.no_faults)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

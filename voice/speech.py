@@ -64,6 +64,10 @@ class Synthesizer:
         self.settings.volume += volume_change
         self.apply()
 
+    def _shortest_samples(self, text: str) -> int:
+        """Less than this is a cut-off file: a third of the words' time at the speaking rate."""
+        return int(len(text.split()) * 60.0 / self.settings.words_per_minute / 3 * SAMPLE_RATE)
+
     def synthesize(self, text: str) -> np.ndarray:
         for _ in range(SYNTHESIS_ATTEMPTS):
             handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
@@ -73,7 +77,7 @@ class Synthesizer:
                     self._engine.save_to_file(text, name)
                     self._engine.runAndWait()
                     samples = _read_once_written(Path(name))
-                if samples is not None:
+                if samples is not None and samples.size >= self._shortest_samples(text):
                     return samples
             finally:
                 Path(name).unlink(missing_ok=True)
@@ -82,9 +86,9 @@ class Synthesizer:
 
 
 # pyttsx3 2.99's espeak driver writes the file from espeak's callback thread, and under load
-# runAndWait can return before it has (seen in CI: "not a readable audio file" for a sentence
-# that was said a moment later). So the file is awaited, and synthesis tried once more.
-SYNTHESIS_ATTEMPTS = 2
+# runAndWait can return before it has (seen in CI: "not a readable audio file", and once a
+# sentence cut to 0.14 s). So the file is awaited, checked for length, and tried again.
+SYNTHESIS_ATTEMPTS = 3
 SYNTHESIS_WAIT_SECONDS = 5.0
 
 
