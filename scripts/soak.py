@@ -41,6 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_live import cpu_seconds, recording_start, sox, speak  # noqa: E402
+from disk import CannotMount, fill, mount_tiny_disk, unmount  # noqa: E402
 from pulse import MIC, RATE, Helper, PulseServer  # noqa: E402
 
 REQUEST_EVERY = 40.0  # seconds from one request to the next (--request-every)
@@ -89,14 +90,11 @@ class Night:
         self._noise_thread.start()
 
     def _tiny_disk(self) -> Optional[Path]:
-        mount_point = self.folder / "disk"
-        mount_point.mkdir()
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                                 capture_output=True, text=True)
-        if mounted.returncode != 0:
-            print(f"soak: no disk_full fault (cannot mount a tmpfs: {mounted.stderr.strip()})", file=sys.stderr)
+        try:
+            return mount_tiny_disk(self.folder / "disk", "2m")
+        except CannotMount as error:
+            print(f"soak: no disk_full fault (cannot mount a tmpfs: {error})", file=sys.stderr)
             return None
-        return mount_point
 
     def _background(self, corpus: Optional[Path]) -> List[Path]:
         if corpus is not None and (corpus / "manifest.csv").exists():
@@ -159,15 +157,7 @@ class Night:
         self._listen_to_speaker()
 
     def fill_disk(self) -> Optional[Path]:
-        if self.disk is None:
-            return None
-        filler = self.disk / "filler"
-        with filler.open("wb", buffering=0) as out:
-            while True:
-                try:
-                    out.write(b"\0" * 65536)
-                except OSError:
-                    return filler
+        return fill(self.disk) if self.disk is not None else None
 
     def close(self) -> None:
         self._noise_stop.set()
@@ -176,7 +166,7 @@ class Night:
         self.microphone.stop()
         self.server.stop()
         if self.disk is not None:
-            subprocess.run(["umount", "--lazy", str(self.disk)], check=False)
+            unmount(self.disk)
 
 
 def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY,

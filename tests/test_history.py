@@ -16,6 +16,7 @@ from typing import Optional
 
 import pytest
 
+from disk import CannotMount, fill, mount_tiny_disk, unmount
 from voice.clock import VirtualClock
 from voice.content import check_content
 from voice.dialogue import Dialogue, Say
@@ -263,26 +264,13 @@ def test_history_on_a_damaged_file_says_so_in_one_line(data_home):
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A real 512 KiB filesystem (tmpfs), unmounted afterwards; skipped where mounting is not allowed."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here (needs root): {mounted.stderr.strip()}")
+    """A real 512 KiB filesystem, unmounted afterwards; skipped where mounting is not allowed."""
+    try:
+        mount_point = mount_tiny_disk(tmp_path / "disk", "512k")
+    except CannotMount as error:
+        pytest.skip(f"cannot mount a small filesystem here (needs root): {error}")
     yield mount_point
-    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)  # even if a test left a file open
-
-
-def fill(folder: Path) -> Path:
-    """Fill the filesystem to the last byte."""
-    filler = folder / "filler"
-    with filler.open("wb", buffering=0) as out:
-        while True:
-            try:
-                out.write(b"\0" * 4096)
-            except OSError:
-                return filler
+    unmount(mount_point)
 
 
 def test_a_full_disk_skips_the_writes_with_one_line_and_logging_resumes_by_itself(tiny_disk, monkeypatch, caplog):

@@ -362,5 +362,5 @@ class HistoryRecorder:
 
     def _worked(self) -> None:
         if self.failing:
-            log.info("the night log %s works again", self.night_log.path if self.night_log else "")
+            log.info("the night log %s works again", self.night_log.path)
         self.failing = False
