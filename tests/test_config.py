@@ -66,7 +66,7 @@ def test_every_problem_is_reported_with_its_line(config_home):
     assert caught.value.problems == [
         f"{config_home}:1: volume must be a number from 0.1 to 1, not 2",
         f"{config_home}:2: rate must be a number from 60 to 300, not 'fast'",
-        f"{config_home}:3: unknown setting 'loudness'; expected one of: " + ", ".join(SETTING_NAMES),
+        f"{config_home}:3: unknown setting 'loudness'; expected one of: " + ", ".join(SETTING_NAMES) + ", alerts",
         f"{config_home}:4: engine must be one of auto, vosk, pocketsphinx, not 'whisper'",
     ]
 

@@ -200,3 +200,26 @@ def test_idle_listens_only_for_what_can_start_a_conversation():
         assert night.hear(intent) == []
     night.hear("cramp")
     assert night.dialogue.listening_for == EPISODE_INTENTS
+
+
+def test_someone_told_of_urgent_advice_is_said_once_and_never_without_it():
+    night = Night()
+    assert night.dialogue.told("Sam") == []  # nothing urgent was said: nobody was told of anything
+    night.hear("red_flag")
+    first = [a for a in night.dialogue.told("Sam") if isinstance(a, Say)]
+    assert [say.text for say in first] == ["I've let Sam know."]
+    urgent_end = next(a for a in night.actions if isinstance(a, Say) and a.kind == "urgent")
+    assert first[0].start > urgent_end.start  # after the urgent advice, not over it
+    assert night.dialogue.told("Sam") == []  # once
+
+
+def test_the_advice_a_caregiver_hears_about_has_its_own_kind():
+    still = Night()
+    still.hear("cramp")
+    for _ in CONTENT.steps:
+        still.hear("next")
+    answer = still.hear("yes")  # "Is the cramp still there?"
+    assert [say.kind for say in answer if isinstance(say, Say)] == ["seek_care"]  # the still_cramping alert
+    asked = Night()
+    asked.hear("seek_care")  # a question answered: no alert
+    assert [say.kind for say in asked.actions if isinstance(say, Say)] == ["info"]

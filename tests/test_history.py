@@ -17,12 +17,14 @@ from typing import Optional
 import pytest
 
 from disk import CannotMount, fill, mount_tiny_disk, unmount
+from voice.alerts import new_alert
 from voice.clock import VirtualClock
 from voice.content import check_content
 from voice.dialogue import Dialogue, Say
 from voice.events import EpisodeEnded, EpisodeStarted, Heard, Summary
 from voice.history import (MIGRATIONS, SCHEMA_VERSION, HistoryError, HistoryRecorder, NightLog,
                            default_history_path, summarize)
+from voice.outbox import Outbox
 
 CONTENT = check_content()
 NIGHT = datetime(2026, 11, 20, 2, 30)
@@ -143,10 +145,13 @@ def test_an_old_schema_is_migrated_and_keeps_its_episodes(data_home):
     old.commit()
     old.close()
     night_log = NightLog.open()
-    assert night_log.schema_version == SCHEMA_VERSION == 2
+    assert night_log.schema_version == SCHEMA_VERSION == 3
     [episode] = night_log.episodes()
     assert (episode.steps, episode.source, episode.minutes) == (("massage",), "live", 4.0)
     night_log.add_red_flag(NIGHT, "my calf is red", None)  # the table version 2 added
+    outbox = Outbox(night_log)  # and the alert outbox version 3 added
+    outbox.put(new_alert("red_flag", "Urgent", NIGHT), ["mqtt"])
+    assert [alert.kind for alert in outbox.waiting("mqtt")] == ["red_flag"]
 
 
 def test_a_log_from_a_newer_bedside_is_refused_not_damaged(data_home):

@@ -160,3 +160,52 @@ def test_doctor_records_from_the_microphone_and_opens_the_speaker(pulse, tmp_pat
     out, err = doctor.communicate(timeout=120)
     assert doctor.returncode == 0, out + err
     assert "✓ microphone: pulse: 2 s recorded, level" in out and "✓ speaker: pulse" in out
+
+
+def test_live_red_flag_alerts_the_caregiver_and_a_crash_is_reported_at_the_next_start(pulse, speaker, recordings,
+                                                                                     tmp_path):
+    from mqtt import Broker, Subscriber
+
+    broker = Broker(tmp_path).start()
+    subscriber = Subscriber(broker.port, "bedside/#")
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "alerts.yaml"
+    config.write_text(f"alerts:\n  name: Sam\n  mqtt: {{host: 127.0.0.1, port: {broker.port}}}\n")
+    config.chmod(0o600)
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    helper = Helper(pulse, tmp_path, "--config", str(config), env=env)
+    try:
+        assert subscriber.wait_for_alerts(0, 0) == []
+        pulse.play_into_microphone(recordings(["my calf is swollen and red"]))
+        alerts = subscriber.wait_for_alerts(1, timeout=10)
+        assert [alert["kind"] for alert in alerts] == ["red_flag"], helper.lines()
+        assert helper.wait_for_log("said: I've let Sam know.", timeout=40), helper.lines()
+        states = [payload for topic, payload, _ in subscriber.messages if topic == "bedside/state"]
+        assert states[0] == "idle" and states[-1] == "urgent", states
+        helper.process.kill()  # as a crash or a power cut ends it: no clean stop
+        helper.process.wait()
+        assert any(topic == "bedside/availability" and payload == "offline"
+                   for topic, payload, _ in _wait_for(subscriber, "bedside/availability", "offline")), \
+            "the broker should publish the last will"
+        restarted = Helper(pulse, tmp_path, "--config", str(config), env=env)
+        try:
+            kinds = [alert["kind"] for alert in subscriber.wait_for_alerts(2, timeout=10)]
+            assert kinds == ["red_flag", "helper_unwell"], restarted.lines()
+        finally:
+            restarted.stop()
+            restarted.assert_clean_exit()
+    finally:
+        helper.stop()
+        subscriber.close()
+        broker.stop()
+
+
+def _wait_for(subscriber, topic: str, payload: str, timeout: float = 60.0):
+    """The subscriber's messages once ``payload`` arrived on ``topic`` (the broker sends a last
+    will after 1.5 keep-alive periods), or as they are at the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(t == topic and p == payload for t, p, _ in subscriber.messages):
+            break
+        time.sleep(0.1)
+    return subscriber.messages

@@ -13,7 +13,8 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 from voice import __version__
 from voice.audio import FRAME_SECONDS, quiet_native_stderr
-from voice.config import SETTING_NAMES, SETTINGS, Config, default_config_path, describe, load_config
+from voice.config import (SETTING_NAMES, SETTINGS, Config, default_config_path, describe, load_config,
+                          secrets_warning)
 from voice.content import check_content
 from voice.dialogue import VOCABULARIES
 from voice.errors import BedsideError
@@ -26,6 +27,7 @@ from voice.yamlfile import YamlFileError
 
 log = logging.getLogger("bedside")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+SIMULATE_ALERT_WAIT_SECONDS = 5.0  # simulate --alerts: how long each file's alerts may take to go out
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="record the episodes in the night log, marked as simulated")
     simulate.add_argument("--at", type=_moment, metavar="2026-11-20T02:30",
                           help="with --record-history: when the recording is taken to start (default: now)")
+    simulate.add_argument("--alerts", action="store_true",
+                          help="really send the config's caregiver alerts (off: trying recordings never pages anyone)")
     engine_options(simulate)
     voice_options(simulate)
 
@@ -162,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--plot", metavar="OUT.png", help="also draw a chart to show a doctor")
     history.add_argument("--yes", action="store_true", help="with --forget: do not ask")
 
+    alert = commands.add_parser("alert", help="caregiver alerts (the config's alerts: section)")
+    alert_commands = alert.add_subparsers(dest="alert_command", metavar="ACTION", parser_class=_Parser)
+    alert_test = alert_commands.add_parser("test", help="send a test alert on every channel, and say which worked")
+    config_option(alert_test)
+
     config = commands.add_parser("config", help="night settings: volume, rate, voice, devices")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", parser_class=_Parser)
     show = config_commands.add_parser("show", help="print the settings in effect and where each came from")
@@ -199,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     commands: Dict[str, Callable[[argparse.Namespace], int]] = {
         "listen": _listen, "simulate": _simulate, "say": _say, "devices": _devices, "doctor": _doctor,
         "content": _content_check, "config": _config_show, "history": _history, "model": _model, "bench": _bench,
-        "room-check": _room_check,
+        "room-check": _room_check, "alert": _alert,
     }
     return commands[args.command](args)
 
@@ -340,6 +349,38 @@ def _forget(night_log, confirmed: bool) -> int:
     return 0
 
 
+def _alert(args: argparse.Namespace) -> int:
+    from voice.alerting import send_test
+
+    if args.alert_command != "test":
+        raise BedsideError("say 'bedside alert test [--config PATH]'")
+    config = _config(args)
+    if config.alerts is None or not config.alerts.channels:
+        raise BedsideError(f"no alert channels are set up in {config.path or default_config_path()}; "
+                           "add an alerts: section (see the README, \"Alerts and Home Assistant\")")
+    _warn_if_secrets_exposed(config)
+    report = send_test(config.alerts)
+    for channel, problem in report:
+        print(f"✓ {channel}" if problem is None else f"✗ {channel}: {problem}")
+    return 1 if any(problem for _, problem in report) else 0
+
+
+def _warn_if_secrets_exposed(config: Config) -> None:
+    warning = secrets_warning(config)
+    if warning:
+        log.warning("%s", warning)
+
+
+def _start_alerts(config: Config, source: str = "live"):
+    """The caregiver alerts, when the config sets them up; None otherwise (no network code runs)."""
+    if config.alerts is None or not config.alerts.channels:
+        return None
+    from voice.alerting import AlertService
+
+    _warn_if_secrets_exposed(config)
+    return AlertService.start(config.alerts, source)
+
+
 def _config_show(args: argparse.Namespace) -> int:
     if args.config_command != "show":
         raise BedsideError("say 'bedside config show [--config PATH]'")
@@ -388,14 +429,18 @@ def _simulate(args: argparse.Namespace) -> int:
     content, matcher, recognizer = _load(config)
     recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
     night_log = _open_history() if args.record_history else None
+    alerts = _start_alerts(config, source="simulated") if args.alerts else None
     failures = 0
     for path in paths:
         try:
-            result = simulate_file(path, recognizer, matcher, content, recording, config.rate, night_log, args.at)
+            result = simulate_file(path, recognizer, matcher, content, recording, config.rate, night_log, args.at,
+                                   on_event=alerts.on_event if alerts else None)
         except BedsideError as error:  # one bad file must not lose the results of the others
             print(f"bedside: {error}", file=sys.stderr)
             failures += 1
             continue
+        if alerts is not None and alerts.courier.wait_idle(SIMULATE_ALERT_WAIT_SECONDS) and alerts.told():
+            result.conversation.told(alerts.settings.name)
         if args.json:
             print(json.dumps(result.as_json()), flush=True)
         else:
@@ -404,6 +449,11 @@ def _simulate(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if recording is not None:
         write_wav(args.say_to, recording.samples())
+    if alerts is not None:
+        left = alerts.close()
+        if left:
+            print(f"bedside: alerts not yet sent on {', '.join(left)} stay in the outbox; "
+                  "they are sent at the next start", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -435,7 +485,7 @@ def _listen(args: argparse.Namespace) -> int:
     speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device)
     listen(recognizer, matcher, content, speaker, config.input_device,
            keep_audio=Path(config.keep_audio) if config.keep_audio else None,
-           night_log=open_night_log(config.night_log))
+           night_log=open_night_log(config.night_log), alerts=_start_alerts(config))
     return 0
 
 

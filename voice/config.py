@@ -12,6 +12,7 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+from voice.alert_settings import AlertSettings, parse_alerts
 from voice.audio import Device
 from voice.paths import config_home
 from voice.recognizer import ENGINES
@@ -96,6 +97,7 @@ class Config:
     keep_audio: Optional[str] = _setting(None, _path,
                                          "keep every heard utterance as a WAV in this folder (off by default)")
     night_log: bool = _setting(True, _switch, "keep the private night log of episodes (see 'bedside history')")
+    alerts: Optional[AlertSettings] = None  # the "alerts:" section; None: nothing is ever sent
     path: Optional[Path] = None  # the config file read, if any
     origins: Mapping[str, str] = field(default_factory=dict)
 
@@ -145,8 +147,14 @@ def _read_file(file: Path) -> Tuple[Dict[str, Any], Dict[str, str]]:
     problems: List[str] = []
     for name, raw in data.items():
         where = f"{file}:{line_of(lines, (name,))}"
+        if name == "alerts":
+            values["alerts"], alert_problems = parse_alerts(
+                raw, lambda path: f"{file}:{line_of(lines, ('alerts', *path))}", file.parent)
+            problems += alert_problems
+            origins[name] = where
+            continue
         if name not in SETTINGS:
-            problems.append(f"{where}: unknown setting '{name}'; expected one of: {', '.join(SETTING_NAMES)}")
+            problems.append(f"{where}: unknown setting '{name}'; expected one of: {', '.join(SETTING_NAMES)}, alerts")
             continue
         if raw is None:  # "voice:" with nothing after it keeps the default
             continue
@@ -180,4 +188,25 @@ def describe(config: Config) -> List[str]:
         else:
             shown = f"{value:g}" if isinstance(value, float) else str(value)
         rows.append(f"{name:<{width}}  {shown:<28} {config.origin(name)}")
+    if config.alerts is None:
+        rows.append("alerts: (not set; nothing is ever sent)")
+    else:
+        rows += [f"alerts: {config.origin('alerts')}", *config.alerts.describe()]
+        warning = secrets_warning(config)
+        if warning:
+            rows.append(f"warning: {warning}")
     return [header, *rows]
+
+
+def secrets_warning(config: Config) -> Optional[str]:
+    """A warning when the config file holds alert secrets and other users can read it."""
+    if config.path is None or config.alerts is None or not config.alerts.has_secrets:
+        return None
+    try:
+        mode = config.path.stat().st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"{config.path} holds alert passwords or a webhook address and other users can read it; "
+                f"run: chmod 600 {config.path}")
+    return None

@@ -27,6 +27,9 @@ REPLY_NAMES = (
     "thanks", "resume", "no_answer",
 )
 TOPIC_NAMES = ("causes", "prevention", "seek_care", "urgent")
+# Said once an urgent alert has reached the person named in the config's ``alerts: name``
+# (optional in a content file, so copies made before alerts existed still load).
+DEFAULT_TOLD = "I've let {name} know."
 
 class ContentError(YamlFileError):
     """A content file with problems; ``problems`` holds one ``FILE:LINE: message`` per problem."""
@@ -113,7 +116,8 @@ SCHEMA: Dict[str, Any] = {
     "prevention": {**_SECTION, "tips": _TEXT_LIST},
     "seek_care": _SECTION,
     "urgent": _SECTION,
-    "replies": {**{name: "text" for name in REPLY_NAMES}, "okay": ("text_with", ("tip",))},
+    "replies": {**{name: "text" for name in REPLY_NAMES}, "okay": ("text_with", ("tip",)),
+                "told?": ("text_with", ("name",))},
     "frequent_cramps": {
         "sources": ("list", "source_ref"),
         "nights": "count",
@@ -273,7 +277,7 @@ def _build(path: Path, data: Dict[str, Any]) -> Content:
         check=relief["check"],
         topics={name: _texts(data[name]["say"]) for name in TOPIC_NAMES},
         prevention_tips=_texts(data["prevention"]["tips"]),
-        replies=dict(data["replies"]),
+        replies={"told": DEFAULT_TOLD, **data["replies"]},
         intents={name: tuple(phrases) for name, phrases in data["intents"].items()},
         phrase_rules=dict(data.get("phrase_rules") or {}),
         confirm=dict(data["confirm"]),

@@ -43,7 +43,7 @@ VOLUME_STEP = 0.15
 @dataclass(frozen=True)
 class Say:
     text: str
-    kind: str = "reply"  # step | countdown | urgent | info | reply | question
+    kind: str = "reply"  # step | countdown | urgent | seek_care | frequent | info | reply | question
     start: float = 0.0  # when speaking it begins, after anything said before it
 
 
@@ -102,6 +102,7 @@ class Dialogue:
         self._asked: Optional[str] = None
         self._asked_until = 0.0
         self._doubted_at: dict = {}  # intent -> when it was last heard with doubt
+        self._urgent_untold = False  # urgent advice given; nobody has been told of it yet
 
     # --- public -------------------------------------------------------------------------
 
@@ -157,6 +158,14 @@ class Dialogue:
         actions: List[Action] = getattr(self, f"_on_{intent}")()
         return actions + self._wait_action()
 
+    def told(self, name: str) -> List[Action]:
+        """An alert about the urgent advice reached ``name`` (the runner saw it delivered): say so,
+        once per urgent advice. Never called unless it really was delivered."""
+        if not self._urgent_untold:
+            return []
+        self._urgent_untold = False
+        return self._say(self.content.replies["told"].format(name=name)) + self._wait_action()
+
     def tick(self) -> List[Action]:
         """Let time pass: say due countdowns, move on when a pause ran out."""
         now = self.clock.now()
@@ -172,7 +181,7 @@ class Dialogue:
         if (self.in_episode and not self._seek_care_given
                 and now - self._episode_start >= self.content.settings.long_cramp_seconds):
             self._seek_care_given = True
-            actions += self._say(" ".join(self.content.topics["seek_care"]), "info")
+            actions += self._say(" ".join(self.content.topics["seek_care"]), "seek_care")
         return actions + (self._wait_action() if actions else [])
 
     # --- doubt ---------------------------------------------------------------------------
@@ -247,7 +256,7 @@ class Dialogue:
         if summary is None or summary.nights < frequent.nights:
             return []
         self._suggested_at = now
-        return self._say(frequent.suggest.format(nights=summary.nights, days=frequent.within_days), "info")
+        return self._say(frequent.suggest.format(nights=summary.nights, days=frequent.within_days), "frequent")
 
     def _on_summary(self) -> List[Action]:
         frequent = self.content.frequent_cramps
@@ -268,12 +277,13 @@ class Dialogue:
         replies = self.content.replies
         self._seek_care_given = True
         text = " ".join([replies["still_cramping"], *self.content.topics["seek_care"], replies["again"]])
-        return self._say(text, "info") + self._end("still_cramping")
+        return self._say(text, "seek_care") + self._end("still_cramping")
 
     def _on_no(self) -> List[Action]:
         return self._on_okay() if self._phase == "check" else []
 
     def _on_red_flag(self) -> List[Action]:
+        self._urgent_untold = True
         actions = self._say(" ".join(self.content.topics["urgent"]), "urgent")
         return actions + (self._end("red_flag") if self.in_episode else [])
 

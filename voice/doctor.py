@@ -44,7 +44,8 @@ def check_python() -> Check:
 
 
 PACKAGES = {"vosk": "vosk", "pocketsphinx": "pocketsphinx", "pyttsx3": "pyttsx3", "sounddevice": "sounddevice",
-            "yaml": "PyYAML", "hassil": "hassil", "numpy": "numpy", "matplotlib": "matplotlib"}
+            "yaml": "PyYAML", "hassil": "hassil", "numpy": "numpy", "matplotlib": "matplotlib",
+            "paho.mqtt": "paho-mqtt"}
 
 
 def check_packages() -> Check:
@@ -175,8 +176,26 @@ def check_night_log(config: Config) -> Check:
     return Check("night log", True, f"{night_log.path} ({count} episodes)" + (f"; {note}" if note else ""))
 
 
+def check_alerts(config: Config) -> List[Check]:
+    """One check per alert channel: reachable, without sending anything (``bedside alert test``
+    sends a real test alert). None when no alerts are set up."""
+    from voice.alerting import check_channels
+    from voice.config import secrets_warning
+
+    if config.alerts is None or not config.alerts.channels:
+        return [Check("alerts", True, "none set up (nothing ever leaves this device)")]
+    checks = [Check(f"alerts {channel}", problem is None, problem or "reachable",
+                    "check the alerts: section of the config, then try: bedside alert test")
+              for channel, problem in check_channels(config.alerts)]
+    warning = secrets_warning(config)
+    if warning:
+        checks.append(Check("alerts config", False, warning.split("; run: ")[0], warning.split("; run: ")[-1]))
+    return checks
+
+
 def run_checks(config_path: Optional[str]) -> List[Check]:
     config_check, config = check_config(config_path)
     content_check, content = check_content(config)
     return [check_python(), check_packages(), config_check, content_check, check_engine(config, content),
-            check_microphone(config), check_speaker(config), check_voice(config), check_night_log(config)]
+            check_microphone(config), check_speaker(config), check_voice(config), check_night_log(config),
+            *check_alerts(config)]

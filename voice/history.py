@@ -51,6 +51,17 @@ MIGRATIONS: Tuple[Tuple[str, ...], ...] = (
            )""",
         "ALTER TABLE episodes ADD COLUMN source TEXT NOT NULL DEFAULT 'live'",
     ),
+    (  # 3: caregiver alerts not yet delivered, one row per alert and channel (voice.outbox)
+        """CREATE TABLE outbox (
+               alert_id TEXT NOT NULL,
+               channel TEXT NOT NULL,
+               queued_at TEXT NOT NULL,
+               alert TEXT NOT NULL,
+               attempts INTEGER NOT NULL DEFAULT 0,
+               last_error TEXT,
+               PRIMARY KEY (alert_id, channel)
+           )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -163,7 +174,10 @@ class NightLog:
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         new = not path.exists()
-        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        # check_same_thread off: the alert outbox is written by the listening loop and emptied by
+        # the courier's thread, one at a time under the outbox's lock.
+        connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                     check_same_thread=False)
         try:
             if new:
                 os.chmod(path, 0o600)
@@ -189,18 +203,18 @@ class NightLog:
         return self._connection.execute("PRAGMA user_version").fetchone()[0]
 
     def start_episode(self, at: datetime, source: str = "live") -> int:
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             cursor = connection.execute("INSERT INTO episodes (started_at, source) VALUES (?, ?)",
                                         (_stamp(at), source))
             return int(cursor.lastrowid)
 
     def end_episode(self, episode_id: int, at: datetime, outcome: str, steps: Tuple[str, ...]) -> None:
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             connection.execute("UPDATE episodes SET ended_at = ?, outcome = ?, steps = ? WHERE id = ?",
                                (_stamp(at), outcome, json.dumps(list(steps)), episode_id))
 
     def add_red_flag(self, at: datetime, phrase: str, episode_id: Optional[int], source: str = "live") -> None:
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             connection.execute("INSERT INTO red_flags (reported_at, phrase, episode_id, source) VALUES (?, ?, ?, ?)",
                                (_stamp(at), phrase, episode_id, source))
 
@@ -243,7 +257,8 @@ class NightLog:
         return doomed
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; sqlite3 errors come out as ``HistoryError``."""
         try:
             self._connection.execute("BEGIN IMMEDIATE")
             try:

@@ -7,14 +7,17 @@ is missing or unplugged is logged once and retried every few seconds; the loop n
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import numpy as np
 
+from voice.alerting import AlertService
 from voice.audio import Device, MicrophoneSource, refresh_devices
 from voice.clock import SystemClock
 from voice.content import Content
@@ -22,7 +25,9 @@ from voice.dialogue import AdjustVoice, Dialogue
 from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.errors import BedsideError
 from voice.history import HistoryError, HistoryRecorder, NightLog
+from voice.homeassistant import NIGHTS_DAYS
 from voice.intents import IntentMatcher
+from voice.paths import data_home
 from voice.pipeline import Conversation
 from voice.recognizer import Recognizer
 from voice.speech import Speaker, write_wav
@@ -31,6 +36,8 @@ from voice.watchdog import Watchdog
 log = logging.getLogger("bedside")
 
 RETRY_SECONDS = 3.0
+MICROPHONE_ALERT_SECONDS = 600.0  # a microphone missing this long is worth a caregiver's look
+RUNNING_MARKER = "listening.pid"  # there while listening; left behind by a crash or a power cut
 
 
 class SpeakerOutput:
@@ -94,10 +101,28 @@ def open_night_log(enabled: bool) -> Optional[NightLog]:
     return night_log
 
 
+def mark_running() -> bool:
+    """Note that the helper is listening; True when the last run never said it had stopped."""
+    marker = data_home() / RUNNING_MARKER
+    unclean = marker.exists()
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        marker.write_text(f"{os.getpid()}\n")
+    except OSError:
+        pass  # a full card: the next start may miss one restart, nothing worse
+    return unclean
+
+
+def mark_stopped() -> None:
+    (data_home() / RUNNING_MARKER).unlink(missing_ok=True)
+
+
 def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, speaker: Speaker,
            input_device: Device = None, stop: Optional[threading.Event] = None,
-           keep_audio: Optional[Path] = None, night_log: Optional[NightLog] = None) -> None:
-    """Run until SIGTERM, SIGINT or ``stop`` is set."""
+           keep_audio: Optional[Path] = None, night_log: Optional[NightLog] = None,
+           alerts: Optional[AlertService] = None) -> None:
+    """Run until SIGTERM, SIGINT or ``stop`` is set. With ``alerts``, the chosen events are
+    sent to the caregiver's channels (from a thread of their own)."""
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -106,16 +131,33 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
     dialogue = Dialogue(content, clock, speaker.synthesizer.settings.words_per_minute,
                         recent_cramps=history.recent)
 
+    def publish_cramp_nights() -> None:
+        summary = history.recent(NIGHTS_DAYS)
+        if alerts is not None and summary is not None:
+            alerts.set_status(cramp_nights=summary.nights)
+
     def on_event(event: Event) -> None:
         log_event(event)
         history.on_event(event)
+        if alerts is not None:
+            alerts.on_event(event)
+            if isinstance(event, EpisodeEnded):
+                publish_cramp_nights()
 
     conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), on_event,
                                 utterance_keeper(keep_audio) if keep_audio else None, keep_events=False)
     if keep_audio:
         log.info("keeping every heard utterance in %s", keep_audio)
+    if alerts is not None:
+        alerts.set_status(state="idle")
+        publish_cramp_nights()
+        if mark_running():
+            alerts.helper_unwell("it restarted after stopping unexpectedly (a crash or a power cut)")
+    else:
+        mark_running()
     microphone = MicrophoneSource(input_device, read_timeout=0.5)
     missing_logged = False
+    missing_since: Optional[float] = None
     frames: Optional[Iterator[Optional[bytes]]] = None
     watchdog = Watchdog()
     log.info("listening; say \"cramp\" when you need me")
@@ -130,16 +172,25 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                     if missing_logged:
                         log.info("microphone is back")
                         missing_logged = False
+                    missing_since = None
                     if stop.is_set():
                         break
                     if frame is None:
                         conversation.tick()
                     else:
                         conversation.feed(frame)
+                    if alerts is not None and alerts.told():
+                        conversation.told(alerts.settings.name)
             except BedsideError as error:
                 if not missing_logged:
                     log.error("%s; retrying every %.0f s", error, RETRY_SECONDS)
                     missing_logged = True
+                if missing_since is None:
+                    missing_since = time.monotonic()
+                elif alerts is not None and time.monotonic() - missing_since > MICROPHONE_ALERT_SECONDS:
+                    alerts.helper_unwell(f"the microphone has been missing for over "
+                                         f"{MICROPHONE_ALERT_SECONDS / 60:.0f} minutes")
+                    missing_since = float("inf")  # once per time it goes missing
                 conversation.tick()
                 stop.wait(RETRY_SECONDS)
                 refresh_devices()
@@ -152,5 +203,8 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
             frames.close()
         if night_log is not None:
             night_log.close()
+        if alerts is not None:
+            alerts.close(wait_seconds=2.0)
+        mark_stopped()
         if microphone.overflows:
             log.warning("audio input overflowed %d times", microphone.overflows)

@@ -89,6 +89,10 @@ class Conversation:
         """Hand the dialogue an intent directly, as if it had been heard."""
         self._handle(self.dialogue.hear(intent))
 
+    def told(self, name: str) -> None:
+        """An urgent alert reached ``name``: the dialogue says so (once per urgent advice)."""
+        self._handle(self.dialogue.told(name))
+
     @property
     def triggered(self) -> bool:
         return self.episodes > 0

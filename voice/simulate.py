@@ -97,14 +97,16 @@ class SimulationResult:
 
 def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, content: Content,
                   output: Optional[Output] = None, words_per_minute: float = 140.0,
-                  night_log: Optional[NightLog] = None, at: Optional[datetime] = None) -> SimulationResult:
+                  night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
+                  on_event: Optional[Callable[[Event], None]] = None) -> SimulationResult:
     """Run one recording through the pipeline as one night's conversation.
 
     With ``night_log``, its episodes are recorded there as if the recording began at ``at``
-    (default: now), and the dialogue sees the log as ``listen`` would.
+    (default: now), and the dialogue sees the log as ``listen`` would. ``on_event`` sees each
+    event as it happens (``simulate --alerts``).
     """
     return simulate_frames(str(path), FileSource(path).frames(), recognizer, matcher, content, output,
-                           words_per_minute, night_log, at)
+                           words_per_minute, night_log, at, on_event=on_event)
 
 
 def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, matcher: IntentMatcher,
