@@ -69,6 +69,7 @@ class Subscriber:
         import paho.mqtt.client as mqtt
 
         self.messages: List[Tuple[str, str, bool]] = []
+        self.arrived: List[float] = []  # time.monotonic() of each message, in the same order
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{time.monotonic_ns()}")
@@ -86,6 +87,7 @@ class Subscriber:
     def _message(self, _client, _userdata, message) -> None:
         with self._lock:
             self.messages.append((message.topic, message.payload.decode(), bool(message.retain)))
+            self.arrived.append(time.monotonic())
 
     def alerts(self, topic: str = "bedside/alert") -> List[dict]:
         with self._lock:
