@@ -27,7 +27,7 @@ from voice.yamlfile import YamlFileError
 
 log = logging.getLogger("bedside")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
-SIMULATE_ALERT_WAIT_SECONDS = 5.0  # simulate --alerts: how long each file's alerts may take to go out
+SIMULATE_ALERT_WAIT_SECONDS = 5.0  # simulate --alerts: how long a file's alerts may take to go out
 
 
 class _Parser(argparse.ArgumentParser):
@@ -430,6 +430,7 @@ def _simulate(args: argparse.Namespace) -> int:
     recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
     night_log = _open_history() if args.record_history else None
     alerts = _start_alerts(config, source="simulated") if args.alerts else None
+    alert_wait = SIMULATE_ALERT_WAIT_SECONDS
     failures = 0
     for path in paths:
         try:
@@ -439,8 +440,11 @@ def _simulate(args: argparse.Namespace) -> int:
             print(f"bedside: {error}", file=sys.stderr)
             failures += 1
             continue
-        if alerts is not None and alerts.courier.wait_idle(SIMULATE_ALERT_WAIT_SECONDS) and alerts.told():
-            result.conversation.told(alerts.settings.name)
+        if alerts is not None and alert_wait:
+            if not alerts.courier.wait_idle(alert_wait):
+                alert_wait = 0.0  # a channel is down: the next files do not wait for it again
+            if alerts.told():
+                result.conversation.told(alerts.settings.name)
         if args.json:
             print(json.dumps(result.as_json()), flush=True)
         else:

@@ -27,7 +27,6 @@ from voice.errors import BedsideError
 from voice.history import HistoryError, HistoryRecorder, NightLog
 from voice.homeassistant import NIGHTS_DAYS
 from voice.intents import IntentMatcher
-from voice.memory import MemoryTrimmer
 from voice.paths import data_home
 from voice.pipeline import Conversation
 from voice.recognizer import Recognizer
@@ -161,7 +160,6 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
     missing_since: Optional[float] = None
     frames: Optional[Iterator[Optional[bytes]]] = None
     watchdog = Watchdog()
-    trimmer = MemoryTrimmer()
     log.info("listening; say \"cramp\" when you need me")
     watchdog.ready()
     try:
@@ -171,7 +169,6 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
             try:
                 for frame in frames:
                     watchdog.alive()  # from the loop itself: if it hangs, systemd restarts the helper
-                    trimmer.maybe_trim()
                     if missing_logged:
                         log.info("microphone is back")
                         missing_logged = False

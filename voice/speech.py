@@ -127,6 +127,7 @@ class Speaker:
         self._queue: "queue.Queue[Optional[str]]" = queue.Queue()
         self._cut = threading.Event()
         self._busy = threading.Event()
+        self._buffer = np.zeros(0, dtype=np.int16)  # see _play
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
         with threads_without_signals():
             self._thread.start()
@@ -173,16 +174,23 @@ class Speaker:
         sound server cannot keep it from noticing ``cut()`` (or shutdown) within 50 ms."""
         import sounddevice as sd
 
+        # Each sentence is copied into one buffer kept for the speaker's life: handing PortAudio's
+        # callback a new array per sentence made RSS grow by about the sentence's size each time.
+        if self._buffer.size < samples.size:
+            self._buffer = np.zeros(samples.size, dtype=np.int16)
+        buffer, length = self._buffer, samples.size
+        buffer[:length] = samples
+        del samples
         position = 0
         finished = threading.Event()
 
         def fill(out: np.ndarray, frames: int, _time, _status) -> None:
             nonlocal position
-            chunk = samples[position : position + frames]
+            chunk = buffer[position : min(position + frames, length)]
             out[: chunk.size, 0] = chunk
             out[chunk.size :, 0] = 0
             position += frames
-            if position >= samples.size:
+            if position >= length:
                 raise sd.CallbackStop
 
         try:
