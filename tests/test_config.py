@@ -88,7 +88,8 @@ def test_config_show_prints_values_and_where_they_came_from(config_home):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"config file: {config_home}"
-    assert lines[1:] and all(line.split()[0] in SETTING_NAMES for line in lines[1:])
+    assert [line.split()[0] for line in lines[1:-1]] == list(SETTING_NAMES)
+    assert lines[-1] == "alerts: (not set; nothing is ever sent)"
     volume = next(line for line in lines if line.startswith("volume"))
     assert volume.split() == ["volume", "0.3", f"{config_home}:1"]
 
