@@ -85,8 +85,8 @@ def main() -> int:
         (folder / "pulse").mkdir()
         server = PulseServer(folder / "pulse")
         server.start()
-        broker = Broker(folder).start()
-        subscriber = Subscriber(broker.port, "bedside/alert")
+        broker = Broker(folder, persistent=True).start()
+        subscriber = Subscriber(broker.port, "bedside/alert", session="bench-alerts")
         (folder / "config").mkdir()
         config = folder / "config" / "alerts.yaml"
         config.write_text(f"alerts:\n  name: Sam\n  mqtt: {{host: 127.0.0.1, port: {broker.port}}}\n")

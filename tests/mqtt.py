@@ -27,14 +27,15 @@ class Broker:
     """``mosquitto`` in the foreground; ``stop()`` and ``start()`` again keep the port.
     With ``tls`` (cafile, certfile, keyfile) it only speaks MQTT over TLS."""
 
-    def __init__(self, folder: Path, tls: Optional[Tuple[Path, Path, Path]] = None) -> None:
+    def __init__(self, folder: Path, tls: Optional[Tuple[Path, Path, Path]] = None, persistent: bool = False) -> None:
         if shutil.which("mosquitto") is None:
             raise BrokerUnavailable("mosquitto is not installed (scripts/test installs it)")
         self.folder = folder
         self.port = free_port()
         # As root, mosquitto switches to this user before reading the certificates: stay the test's user.
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 f"user {getpass.getuser()}"]
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", f"user {getpass.getuser()}"]
+        # persistent: sessions and queued messages survive a restart (a subscriber misses nothing)
+        lines += ["persistence true", f"persistence_location {folder}/"] if persistent else ["persistence false"]
         if tls:
             cafile, certfile, keyfile = tls
             lines += [f"cafile {cafile}", f"certfile {certfile}", f"keyfile {keyfile}"]
@@ -65,14 +66,18 @@ class Broker:
 class Subscriber:
     """Subscribes to ``topic`` (``#``: everything) and keeps each (topic, payload, retained)."""
 
-    def __init__(self, port: int, topic: str = "#", tls_ca: Optional[Path] = None) -> None:
+    def __init__(self, port: int, topic: str = "#", tls_ca: Optional[Path] = None,
+                 session: Optional[str] = None) -> None:
         import paho.mqtt.client as mqtt
 
         self.messages: List[Tuple[str, str, bool]] = []
         self.arrived: List[float] = []  # time.monotonic() of each message, in the same order
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{time.monotonic_ns()}")
+        # With ``session``, a lasting session: the broker keeps what comes while it is reconnecting.
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=session or f"test-{time.monotonic_ns()}",
+                             clean_session=session is None)
+        client.reconnect_delay_set(min_delay=0.2, max_delay=1)
         if tls_ca:
             client.tls_set(ca_certs=str(tls_ca))
         client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
