@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from pathlib import Path
 from datetime import datetime
-from typing import List, Optional, Tuple, Union
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple, Union
 
 from voice.alert_settings import AlertSettings
 from voice.alerts import TEST_KIND, Alert, AlertRules, new_alert
-from voice.channels import ChannelError, MqttChannel, check_channel, open_channels
+from voice.channels import Channel, ChannelError, MqttChannel, open_channels
 from voice.courier import Courier
 from voice.events import EpisodeEnded, EpisodeStarted, Event, Said
 from voice.history import HistoryError
@@ -118,25 +118,27 @@ ChannelReport = List[Tuple[str, Optional[str]]]
 def send_test(settings: AlertSettings) -> ChannelReport:
     """``bedside alert test``: a test alert straight to every channel (not through the outbox)."""
     alert = new_alert(TEST_KIND, f"A test from the bedside helper: alerts reach {settings.name}.", datetime.now())
-    report: ChannelReport = []
-    for channel in open_channels(settings):
+
+    def send(channel: Channel) -> Optional[str]:
         try:
             channel.send(alert.as_json())
         except ChannelError as error:
-            report.append((f"{channel.name} {channel.address}", str(error)))
-        else:
-            report.append((f"{channel.name} {channel.address}", None))
-        finally:
-            channel.close()
-    return report
+            return str(error)
+        return None
+
+    return _each_channel(settings, send)
 
 
 def check_channels(settings: AlertSettings) -> ChannelReport:
     """``bedside doctor``: can each channel be reached? Sends nothing."""
+    return _each_channel(settings, lambda channel: channel.check())
+
+
+def _each_channel(settings: AlertSettings, use: Callable[[Channel], Optional[str]]) -> ChannelReport:
     report: ChannelReport = []
     for channel in open_channels(settings):
         try:
-            report.append((f"{channel.name} {channel.address}", check_channel(channel)))
+            report.append((f"{channel.name} {channel.address}", use(channel)))
         finally:
             channel.close()
     return report

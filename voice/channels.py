@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Protocol, Tuple
 from urllib.parse import urlsplit
 
 from voice.alert_settings import AlertSettings, MqttSettings, WebhookSettings
-from voice.homeassistant import OFFLINE, ONLINE, Topics, alert_payload, discovery_messages
+from voice.homeassistant import OFFLINE, ONLINE, alert_payload, discovery_messages, topic
 
 log = logging.getLogger("bedside")
 
@@ -38,6 +38,9 @@ class Channel(Protocol):
     address: str  # what may be logged and shown
 
     def send(self, alert: Dict[str, object]) -> None: ...
+
+    def check(self) -> Optional[str]:
+        """For ``bedside doctor``: None when the channel looks usable, or why not. Sends nothing."""
 
     def close(self) -> None: ...
 
@@ -66,6 +69,15 @@ class WebhookChannel:
             raise ChannelError(f"cannot reach the webhook at {self.address} ({reason})") from None
         except (OSError, ValueError) as error:  # timeouts, TLS errors, a broken reply
             raise ChannelError(f"the webhook at {self.address} failed ({error or type(error).__name__})") from None
+
+    def check(self) -> Optional[str]:
+        parts = urlsplit(self.settings.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=5).close()
+        except OSError as error:
+            return f"cannot reach the webhook at {self.address} ({error.strerror or error})"
+        return None
 
     def close(self) -> None:
         pass
@@ -98,6 +110,12 @@ class CommandChannel:
             raise ChannelError(f"the alert command {self.address} exited with code {result.returncode}"
                                + (f": {said}" if said else ""))
 
+    def check(self) -> Optional[str]:
+        found = shutil.which(self.address)
+        if found is None:
+            return f"the alert command {self.address} does not exist or cannot be run"
+        return None if os.access(found, os.X_OK) else f"the alert command {self.address} cannot be run; chmod +x it"
+
     def close(self) -> None:
         pass
 
@@ -118,7 +136,6 @@ class MqttChannel:
 
         self.settings = settings
         self.address = f"mqtt://{settings.address}"
-        self.topics = Topics(settings.topic)
         self._on_ready = on_ready  # called (from paho's thread) after each successful connect
         self._connected = threading.Event()
         self._answered = threading.Event()  # the first connect attempt has an outcome
@@ -130,7 +147,7 @@ class MqttChannel:
             client.username_pw_set(settings.username, settings.password)
         if settings.tls:
             client.tls_set(ca_certs=settings.ca_file)
-        client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
+        client.will_set(topic(self.settings.topic, "availability"), OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._connect_done
         client.on_connect_fail = self._connect_failed
@@ -156,9 +173,16 @@ class MqttChannel:
         if not self._connected.wait(0 if self._answered.is_set() else timeout):
             raise ChannelError(f"cannot reach the MQTT broker {self.settings.address} ({self._problem})")
 
+    def check(self) -> Optional[str]:
+        try:
+            self.wait_connected()
+        except ChannelError as error:
+            return str(error)
+        return None
+
     def send(self, alert: Dict[str, object]) -> None:
         self.wait_connected()
-        info = self._client.publish(self.topics.alert, alert_payload(alert), qos=1)
+        info = self._client.publish(topic(self.settings.topic, "alert"), alert_payload(alert), qos=1)
         try:
             info.wait_for_publish(SEND_TIMEOUT_SECONDS)
         except (RuntimeError, ValueError):
@@ -172,12 +196,12 @@ class MqttChannel:
             self._status.update(values)
         if self.connected:
             for key, value in values.items():
-                self._client.publish(getattr(self.topics, key), value, qos=1, retain=True)
+                self._client.publish(topic(self.settings.topic, key), value, qos=1, retain=True)
 
     def close(self) -> None:
         if self.connected:
             # A clean stop: say so (the last will is only for a vanishing helper).
-            self._client.publish(self.topics.availability, OFFLINE, qos=1, retain=True).wait_for_publish(2.0)
+            self._client.publish(topic(self.settings.topic, "availability"), OFFLINE, qos=1, retain=True).wait_for_publish(2.0)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -188,13 +212,13 @@ class MqttChannel:
             self._problem = f"the broker refused: {reason_code}"
             self._answered.set()
             return
-        for topic, payload in discovery_messages(self.settings):
-            client.publish(topic, payload, qos=1, retain=True)
-        client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
+        for config_topic, payload in discovery_messages(self.settings):
+            client.publish(config_topic, payload, qos=1, retain=True)
+        client.publish(topic(self.settings.topic, "availability"), ONLINE, qos=1, retain=True)
         with self._lock:
             status = dict(self._status)
         for key, value in status.items():
-            client.publish(getattr(self.topics, key), value, qos=1, retain=True)
+            client.publish(topic(self.settings.topic, key), value, qos=1, retain=True)
         self._problem = "connected"
         self._connected.set()
         self._answered.set()
@@ -221,28 +245,3 @@ def open_channels(settings: AlertSettings, on_ready=None) -> List[Channel]:
     if settings.command:
         channels.append(CommandChannel(settings.command))
     return channels
-
-
-def check_channel(channel: Channel) -> Optional[str]:
-    """For ``bedside doctor``: None when the channel looks usable, or why not. Sends nothing."""
-    if isinstance(channel, MqttChannel):
-        try:
-            channel.wait_connected()
-        except ChannelError as error:
-            return str(error)
-        return None
-    if isinstance(channel, CommandChannel):
-        program = channel.command[0]
-        found = shutil.which(program)
-        if found is None:
-            return f"the alert command {program} does not exist or cannot be run"
-        return None if os.access(found, os.X_OK) else f"the alert command {program} cannot be run; chmod +x it"
-    if isinstance(channel, WebhookChannel):
-        parts = urlsplit(channel.settings.url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            socket.create_connection((parts.hostname, port), timeout=5).close()
-        except OSError as error:
-            return f"cannot reach the webhook at {channel.address} ({error.strerror or error})"
-        return None
-    return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from voice import __version__
@@ -23,27 +22,9 @@ ONLINE, OFFLINE = "online", "offline"
 NIGHTS_DAYS = 7
 
 
-@dataclass(frozen=True)
-class Topics:
-    """Where the helper publishes, under the configured ``topic``."""
-
-    base: str
-
-    @property
-    def alert(self) -> str:
-        return f"{self.base}/alert"
-
-    @property
-    def state(self) -> str:
-        return f"{self.base}/state"
-
-    @property
-    def cramp_nights(self) -> str:
-        return f"{self.base}/cramp_nights"
-
-    @property
-    def availability(self) -> str:
-        return f"{self.base}/availability"
+def topic(base: str, name: str) -> str:
+    """Where the helper publishes ``name`` (alert, state, cramp_nights, availability) under ``base``."""
+    return f"{base}/{name}"
 
 
 def node_id(topic: str, host: str = "") -> str:
@@ -54,19 +35,19 @@ def node_id(topic: str, host: str = "") -> str:
 
 def discovery_messages(settings: MqttSettings, host: str = "") -> List[Tuple[str, str]]:
     """(topic, JSON payload) for each entity; publish them retained."""
-    topics = Topics(settings.topic)
+    base = settings.topic
     node = node_id(settings.topic, host)
     device = {"identifiers": [node], "name": "Bedside Cramp Helper", "manufacturer": "bedside",
               "model": "Bedside Cramp Helper", "sw_version": __version__}
-    common = {"device": device, "availability_topic": topics.availability,
+    common = {"device": device, "availability_topic": topic(base, "availability"),
               "payload_available": ONLINE, "payload_not_available": OFFLINE}
     entities: Dict[Tuple[str, str], Dict[str, object]] = {
-        ("sensor", "state"): {"name": "State", "state_topic": topics.state, "device_class": "enum",
+        ("sensor", "state"): {"name": "State", "state_topic": topic(base, "state"), "device_class": "enum",
                               "options": list(STATES), "icon": "mdi:bed"},
-        ("sensor", "cramp_nights"): {"name": f"Cramp nights ({NIGHTS_DAYS} days)", "state_topic": topics.cramp_nights,
+        ("sensor", "cramp_nights"): {"name": f"Cramp nights ({NIGHTS_DAYS} days)", "state_topic": topic(base, "cramp_nights"),
                                      "unit_of_measurement": "nights", "state_class": "measurement",
                                      "icon": "mdi:calendar-alert"},
-        ("event", "alert"): {"name": "Alert", "state_topic": topics.alert,
+        ("event", "alert"): {"name": "Alert", "state_topic": topic(base, "alert"),
                              "event_types": [*ALERT_KINDS, TEST_KIND], "icon": "mdi:alert"},
     }
     return [(f"{settings.discovery_prefix}/{component}/{node}/{object_id}/config",
