@@ -60,5 +60,11 @@ def test_bench_writes_the_promised_json_and_plot_without_a_corpus(tmp_path):
     assert all(0.0 <= numbers[key] <= 1.0 for key in set(KEYS) & set(numbers)
                if key.startswith("recall") or "accuracy" in key or key.endswith("share"))
     assert numbers["recall_clean"] > 0.3 and numbers["rtf"] < 1.0
+    # With the verifier by default, and the same recordings without it alongside.
+    assert numbers["verifier"] in ("recognizer", "embedding", "both")
+    assert numbers["verifier_scored_utterances"] > 0 and numbers["verifier_ms_per_utterance_p50"] > 0
+    without = numbers["without_verifier"]
+    assert {"recall_clean", "recall_snr10", "false_wakes_per_hour"} <= set(without)
+    assert 0.3 < without["recall_clean"] <= 1.0
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert "== pocketsphinx" in result.stdout

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voice.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file, split_frames
+from voice.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file
 from voice.content import check_content
 from voice.dialogue import VOCABULARIES
-from voice.endpointer import Endpointer
+from voice.endpointer import utterances
 from voice.intents import IntentMatcher
 from voice.recognizer import PocketsphinxRecognizer
 from voice.simulate import simulate_samples
@@ -22,21 +22,6 @@ def tone(seconds: float, level: float = 8000.0) -> np.ndarray:
     # A buzzing vowel-like sound that the voice-activity detector takes for speech.
     wave = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((150, 300, 450, 600, 900), start=1))
     return (level * wave / 2).astype(np.int16)
-
-
-def utterances(samples: np.ndarray, pre_roll: float) -> list:
-    endpointer = Endpointer(pre_roll=pre_roll)
-    found, current = [], []
-    for frame in split_frames(samples):
-        speech = endpointer.process(frame)
-        if speech is not None:
-            current.append(speech)
-        if current and not endpointer.in_speech:
-            found.append(b"".join(current))
-            current = []
-    if endpointer.in_speech:
-        found.append(b"".join(current) + (endpointer.finish() or b""))
-    return found
 
 
 def test_the_pre_roll_adds_the_silence_just_before_the_speech():

@@ -9,7 +9,7 @@ import pytest
 from hassil import parse_sentence
 from hassil.sample import sample_expression
 
-from voice.audio import FileSource
+from voice.audio import FileSource, read_audio_file
 from voice.content import check_content
 from voice.dialogue import VOCABULARIES
 from voice.errors import BedsideError
@@ -112,6 +112,18 @@ def test_other_speech_goes_to_the_decoys_not_to_the_nearest_request(recordings):
     wav = recordings(["I would like a large coffee with milk, please."], voice="flite:rms")
     assert hear(PocketsphinxRecognizer(SMALL, decoy_count=0), wav) is not None  # forced onto a request
     assert hear(PocketsphinxRecognizer(SMALL, decoy_count=200), wav) is None
+
+
+def test_forget_history_makes_a_decode_independent_of_what_came_before(recordings):
+    request = read_audio_file(recordings(["oh no, another cramp"], voice="flite:awb")).tobytes()
+    other = (read_audio_file(recordings(["the weather is very nice today"], voice="flite:kal")) // 4).tobytes()
+    recognizer = PocketsphinxRecognizer(SMALL)
+    first = recognizer.decode(request, "idle")
+    recognizer.decode(other, "idle")
+    assert recognizer.decode(request, "idle") != first  # the quiet speech moved its estimate
+    recognizer.decode(other, "idle")
+    recognizer.forget_history()
+    assert recognizer.decode(request, "idle") == first
 
 
 def test_only_the_idle_vocabulary_has_decoys(recordings):

@@ -6,11 +6,13 @@ and what they mean are in docs/benchmarks.md.
 
 from __future__ import annotations
 
+import hashlib
 import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
@@ -18,13 +20,16 @@ from voice.audio import SAMPLE_RATE
 from voice.benchset import (COMMANDS, DISTANT, FORMANT, RED_FLAGS, SNRS_DB, TRIGGERS, VOICES, Clip, ClipSynthesizer,
                             brown_noise, continuous_stream, negative_clips, noises, spoken_clips)
 from voice.content import Content
-from voice.decision import Gates, gates_for
+from voice.decision import Gates, Opinion, gates_for
 from voice.dialogue import VOCABULARIES
+from voice.errors import BedsideError
 from voice.events import EpisodeStarted, Said
 from voice.intents import IntentMatcher, Vocabulary
-from voice.recognizer import Recognizer, find_vosk_model, open_recognizer
+from voice.pipeline import MAX_UTTERANCE_SECONDS
+from voice.recognizer import Recognizer, Transcript, WholeUtterance, find_vosk_model, open_recognizer
 from voice.progress import terminal_progress
 from voice.simulate import SimulationResult, activations, simulate_samples
+from voice.verifier import WEIGHTS, Verifier, load_verifier
 
 
 @dataclass
@@ -62,7 +67,7 @@ def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes:
 
 @dataclass
 class EngineReport:
-    numbers: Dict[str, float]
+    numbers: Dict[str, Any]  # numbers, and the verifier's name and ``without_verifier``
     recall_by_voice: Dict[str, float]
     latencies: List[float]
     missed: List[str] = field(default_factory=list)
@@ -102,9 +107,105 @@ def outcome(result: SimulationResult, clip: Clip) -> Outcome:
     return Outcome(started, asked, confused, latency)
 
 
+class MemoRecognizer(WholeUtterance):
+    """An engine that remembers what it heard in each utterance, so the benchmark's second pass
+    (without the verifier) decodes only the utterances the first pass did not."""
+
+    def __init__(self, engine: Recognizer) -> None:
+        super().__init__()
+        self._engine = engine
+        self.name, self.model = engine.name, engine.model
+        self._vocabulary = ""
+        self._heard: Dict[tuple, Optional[Transcript]] = {}
+
+    def select(self, vocabulary: str) -> None:
+        self._vocabulary = vocabulary
+        self._engine.select(vocabulary)
+
+    def finish(self) -> Optional[Transcript]:
+        audio = self.whole_utterance()
+        key = (self._vocabulary, hashlib.blake2b(audio, digest_size=16).digest())
+        if key not in self._heard:
+            self._engine.start()
+            self._engine.accept(audio)
+            self._heard[key] = self._engine.finish()
+        return self._heard[key]
+
+
+class TimedVerifier:
+    """A verifier that keeps the time each of its scores took."""
+
+    def __init__(self, verifier: Verifier) -> None:
+        self._verifier = verifier
+        self.seconds: List[float] = []
+
+    def score(self, audio: bytes, transcript: Transcript) -> float:
+        started = time.perf_counter()
+        score = self._verifier.score(audio, transcript)
+        self.seconds.append(time.perf_counter() - started)
+        return score
+
+    def opinion(self, score: float) -> Opinion:
+        return self._verifier.opinion(score)
+
+    @property
+    def kind(self) -> str:
+        return self._verifier.kind
+
+
+# What ``without_verifier`` repeats from the run without it.
+WITHOUT_VERIFIER_NUMBERS = ("recall_clean", "recall_snr10", "recall_distant", "red_flag_recall", "red_flag_confusions",
+                            "false_wakes_per_hour", "questions_per_hour", "false_trigger_rate_utterances",
+                            "asked_share")
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def bench_with_verifier(engine: str, content: Content, recordings: Recordings, model: Optional[str] = None,
+                        weights: Optional[Path] = WEIGHTS) -> EngineReport:
+    """The engine with the verifier of ``weights`` (when they load), and the same recordings
+    without it under ``without_verifier``; each utterance is decoded once for both."""
+    matcher = IntentMatcher(content.intents, content.phrase_rules)
+    load_started = time.perf_counter()
+    recognizer = MemoRecognizer(open_recognizer(engine, matcher.vocabularies(VOCABULARIES), model))
+    model_load = time.perf_counter() - load_started
+    verifier, rss_before, rss_loaded = None, current_rss_mb(), 0.0
+    if weights is not None:
+        try:
+            loaded = load_verifier(recognizer.name, weights)
+        except BedsideError as error:
+            print(f"bedside: {error}; benchmarking without it", file=sys.stderr)
+        else:
+            # What it adds to the helper: the models, and their buffers at the longest utterance.
+            loaded.score(brown_noise(MAX_UTTERANCE_SECONDS).tobytes(), Transcript("cramp", -3.0, 1.0, -3.0))
+            rss_loaded = current_rss_mb() - rss_before
+            verifier = TimedVerifier(loaded)
+    report = bench_engine(engine, content, recordings, lambda vocabularies: recognizer, gates=None,
+                          verifier=verifier)
+    report.numbers["model_load_s"] = round(model_load, 3)
+    if verifier is None:
+        return report
+    seconds = np.array(verifier.seconds or [np.nan]) * 1000
+    report.numbers.update({
+        "verifier": verifier.kind,
+        "verifier_scored_utterances": len(verifier.seconds),
+        "verifier_ms_per_utterance_p50": round(float(np.percentile(seconds, 50)), 1),
+        "verifier_ms_per_utterance_p95": round(float(np.percentile(seconds, 95)), 1),
+        "verifier_rss_mb": round(rss_loaded, 1),
+    })
+    without = bench_engine(engine, content, recordings, lambda vocabularies: recognizer)
+    report.numbers["without_verifier"] = {name: without.numbers[name] for name in WITHOUT_VERIFIER_NUMBERS
+                                          if name in without.numbers}
+    return report
+
+
 def bench_engine(engine: str, content: Content, recordings: Recordings,
                  recognizer_factory: Optional[Callable[[Dict[str, Vocabulary]], Recognizer]] = None,
-                 model: Optional[str] = None, gates: Optional[Gates] = None) -> EngineReport:
+                 model: Optional[str] = None, gates: Optional[Gates] = None,
+                 verifier: Optional[Verifier] = None) -> EngineReport:
     matcher = IntentMatcher(content.intents, content.phrase_rules)
     vocabularies = matcher.vocabularies(VOCABULARIES)
     load_started = time.perf_counter()
@@ -113,7 +214,7 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
     else:
         recognizer = open_recognizer(engine, vocabularies, model)
     model_load = time.perf_counter() - load_started
-    gates = gates or gates_for(recognizer.name)
+    gates = gates or gates_for(recognizer.name, verified=verifier is not None)
     audio_seconds = processing_seconds = 0.0
     utterances = 0
     show_progress = terminal_progress(engine)
@@ -124,7 +225,7 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
     def run(clip: Clip, first_heard: Optional[str] = None) -> SimulationResult:
         nonlocal audio_seconds, processing_seconds, utterances, done
         result = simulate_samples(clip.name, clip.samples, recognizer, matcher, content, first_heard=first_heard,
-                                  gates=gates, answer=clip.answer)
+                                  gates=gates, answer=clip.answer, verifier=verifier)
         audio_seconds += result.audio_seconds
         processing_seconds += result.processing_seconds
         utterances += result.utterances
@@ -182,12 +283,13 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
         if answered:
             false_triggers.append(f"{clip.name}: {answered[0].text!r} -> {answered[0].intent} "
                                   f"({answered[0].confidence})")
-    stream = simulate_samples("continuous negatives", recordings.stream, recognizer, matcher, content, gates=gates)
+    stream = simulate_samples("continuous negatives", recordings.stream, recognizer, matcher, content, gates=gates,
+                              verifier=verifier)
     stream_wakes = activations(stream.conversation)
     stream_questions = activations(stream.conversation, questions=True)
     done += 1
     stream_hours = recordings.stream.size / SAMPLE_RATE / 3600
-    idle_cpu = _idle_cpu(recognizer, matcher, content, gates)
+    idle_cpu = _idle_cpu(recognizer, matcher, content, gates, verifier)
     done += 1
     show_progress(done, total)
     latency = np.array(latencies) if latencies else np.array([np.nan])
@@ -227,11 +329,11 @@ def _heard(result: SimulationResult) -> str:
 
 
 def _idle_cpu(recognizer: Recognizer, matcher: IntentMatcher, content: Content, gates: Gates,
-              seconds: float = 60.0) -> float:
+              verifier: Optional[Verifier] = None, seconds: float = 60.0) -> float:
     """CPU time per second of quiet room noise (-50 dBFS), pipeline only (no sound card)."""
     quiet = (brown_noise(seconds, seed=11).astype(np.float64) * (32768 * 10 ** (-50 / 20) / 8000)).astype(np.int16)
     started = time.process_time()
-    simulate_samples("quiet room", quiet, recognizer, matcher, content, gates=gates)
+    simulate_samples("quiet room", quiet, recognizer, matcher, content, gates=gates, verifier=verifier)
     return (time.process_time() - started) / seconds
 
 
@@ -270,7 +372,11 @@ def summary_lines(reports: Dict[str, EngineReport]) -> Iterable[str]:
     for engine, report in reports.items():
         yield f"== {engine}"
         for name, value in report.numbers.items():
-            yield f"  {name:32} {value}"
+            if isinstance(value, dict):
+                yield f"  {name}:"
+                yield from (f"    {inner:30} {number}" for inner, number in value.items())
+            else:
+                yield f"  {name:32} {value}"
         yield f"  {'recall_clean by voice':32} " + ", ".join(f"{v} {r}" for v, r in report.recall_by_voice.items())
         for line in report.confused:
             yield f"  confused: {line}"

@@ -22,6 +22,7 @@ from voice.intents import IntentMatcher
 from voice.models import DEFAULT_MODEL
 from voice.progress import terminal_progress
 from voice.recognizer import open_recognizer
+from voice.verifier import WEIGHTS, Verifier, load_verifier
 from voice.speech import VoiceSettings
 from voice.yamlfile import YamlFileError
 
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_setting(command, "engine", metavar="NAME")
         _add_setting(command, "model", metavar="DIR")
         _add_setting(command, "content", metavar="FILE")
+        _add_setting(command, "verifier", metavar="on|off")
+        _add_setting(command, "verifier_weights", metavar="FILE")
 
     def voice_options(command: argparse.ArgumentParser) -> None:
         _add_setting(command, "rate", metavar="WPM")
@@ -138,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--corpus", metavar="DIR", help="real speech for negatives: a folder with manifest.csv")
     bench.add_argument("--engine", default="all", help="pocketsphinx, vosk, or all (the default: those available)")
     bench.add_argument("--model", metavar="DIR", help="Vosk model directory")
+    bench.add_argument("--no-verifier", action="store_true",
+                       help="only without the verifier (by default: with it, and without it under without_verifier)")
+    bench.add_argument("--verifier-weights", metavar="FILE", type=Path, default=WEIGHTS,
+                       help="other verifier weights (from scripts/train_verifier) to measure")
     bench.add_argument("--content", metavar="FILE", help="your own content YAML")
     bench.add_argument("--json", metavar="OUT", help="write the numbers here as JSON")
     bench.add_argument("--plot", metavar="OUT.png", help="draw recall against SNR and a latency histogram")
@@ -237,7 +244,18 @@ def _load(config: Config):
     matcher = IntentMatcher(content.intents, content.phrase_rules)
     recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     print(f"bedside: engine {recognizer.name}, model {recognizer.model}", file=sys.stderr)
-    return content, matcher, recognizer
+    return content, matcher, recognizer, _verifier(config, recognizer.name)
+
+
+def _verifier(config: Config, engine: str) -> Optional[Verifier]:
+    """The verifier, or None (switched off, or its weights cannot be used: said in one line)."""
+    if not config.verifier:
+        return None
+    try:
+        return load_verifier(engine, Path(config.verifier_weights) if config.verifier_weights else WEIGHTS)
+    except BedsideError as error:
+        print(f"bedside: {error}; going on without it", file=sys.stderr)
+        return None
 
 
 def _content_check(args: argparse.Namespace) -> int:
@@ -259,7 +277,9 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"bedside: making the {args.set} recordings{' and reading ' + str(corpus) if corpus else ''}...",
           file=sys.stderr)
     recordings = bench.make_recordings(corpus, args.set, args.minutes, quick=args.quick)
-    reports = {engine: bench.bench_engine(engine, content, recordings, model=args.model) for engine in engines}
+    weights = None if args.no_verifier else args.verifier_weights
+    reports = {engine: bench.bench_with_verifier(engine, content, recordings, args.model, weights)
+               for engine in engines}
     print("\n".join(bench.summary_lines(reports)))
     if args.json:
         data = {"set": args.set, "quick": args.quick, "corpus": str(corpus) if corpus else None,
@@ -426,7 +446,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise BedsideError("--at only applies with --record-history")
     paths = [Path(name) for name in args.files]
     config = _config(args)
-    content, matcher, recognizer = _load(config)
+    content, matcher, recognizer, verifier = _load(config)
     recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
     night_log = _open_history() if args.record_history else None
     alerts = _start_alerts(config, source="simulated") if args.alerts else None
@@ -435,7 +455,7 @@ def _simulate(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             result = simulate_file(path, recognizer, matcher, content, recording, config.rate, night_log, args.at,
-                                   on_event=alerts.on_event if alerts else None)
+                                   on_event=alerts.on_event if alerts else None, verifier=verifier)
         except BedsideError as error:  # one bad file must not lose the results of the others
             print(f"bedside: {error}", file=sys.stderr)
             failures += 1
@@ -465,9 +485,9 @@ def _room_check(args: argparse.Namespace) -> int:
     from voice import roomcheck
 
     config = _config(args)
-    content, matcher, recognizer = _load(config)
+    content, matcher, recognizer, verifier = _load(config)
     report = roomcheck.room_check(Path(args.file), recognizer, matcher, content, args.start,
-                                  terminal_progress("listening to the night", 60 / FRAME_SECONDS, " min"))
+                                  terminal_progress("listening to the night", 60 / FRAME_SECONDS, " min"), verifier)
     print(json.dumps(report.as_json()) if args.json else "\n".join(report.lines()), flush=True)
     if args.plot:
         roomcheck.plot(report, Path(args.plot))
@@ -485,11 +505,11 @@ def _listen(args: argparse.Namespace) -> int:
     if config.input_device is None and not any(d["max_input_channels"] > 0 for d in sounddevice.query_devices()):
         raise BedsideError("no microphone found; plug one in (see 'bedside devices'), "
                            "or try the helper on a recording: bedside simulate FILE.wav")
-    content, matcher, recognizer = _load(config)
+    content, matcher, recognizer, verifier = _load(config)
     speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device)
     listen(recognizer, matcher, content, speaker, config.input_device,
            keep_audio=Path(config.keep_audio) if config.keep_audio else None,
-           night_log=open_night_log(config.night_log), alerts=_start_alerts(config))
+           night_log=open_night_log(config.night_log), alerts=_start_alerts(config), verifier=verifier)
     return 0
 
 

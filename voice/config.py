@@ -97,6 +97,9 @@ class Config:
     keep_audio: Optional[str] = _setting(None, _path,
                                          "keep every heard utterance as a WAV in this folder (off by default)")
     night_log: bool = _setting(True, _switch, "keep the private night log of episodes (see 'bedside history')")
+    verifier: bool = _setting(True, _switch, "a learned second opinion before waking up (off: the recognizer alone)")
+    verifier_weights: Optional[str] = _setting(None, _path, "your own verifier weights from scripts/train_verifier "
+                                                         "(default: the built-in ones)")
     alerts: Optional[AlertSettings] = None  # the "alerts:" section; None: nothing is ever sent
     path: Optional[Path] = None  # the config file read, if any
     origins: Mapping[str, str] = field(default_factory=dict)

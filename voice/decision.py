@@ -10,10 +10,14 @@ must stand out from the helper's own voice in the microphone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, Mapping, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Dict, Literal, Mapping, Optional, Tuple
 
 from voice.events import Certainty
+
+# The verifier's view of a proposed wake-up (voice.verifier): a request, not one, or unsure.
+Opinion = Literal["yes", "unsure", "no"]
+URGENT_INTENTS = frozenset({"red_flag", "red_flag_during"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,30 @@ class Gate:
         if confidence >= self.doubtful:
             return "doubtful"
         return None
+
+
+def second_opinion(certainty: Certainty, opinion: Opinion, intent: str) -> Optional[Certainty]:
+    """Both opinions on a proposed wake-up: act ("sure"), ask first ("doubtful"), or stay
+    silent (None).
+
+    ============  ========  =========  ==========
+    recognizer    verifier  cramp ...  red flag
+    ============  ========  =========  ==========
+    sure          yes       act        act
+    sure          unsure    ask        ask
+    sure          no        silent     ask
+    doubtful      yes       ask        ask
+    doubtful      unsure    silent     ask
+    doubtful      no        silent     ask
+    ============  ========  =========  ==========
+
+    A red flag is never dropped on the verifier's word alone: at worst it is asked about.
+    """
+    if opinion == "yes":
+        return certainty
+    if intent in URGENT_INTENTS:
+        return "doubtful"
+    return "doubtful" if certainty == "sure" and opinion == "unsure" else None
 
 
 @dataclass(frozen=True)
@@ -72,6 +100,14 @@ POCKETSPHINX = Gates(
     },
 )
 
+# With the verifier's second opinion (voice.verifier), a cramp request may be proposed from less:
+# down to the gate at which a red flag is asked about, the verifier decides whether to act, ask
+# or stay silent (second_opinion). Questions keep their gate: a missed "why do cramps happen?"
+# costs little, and "what time is it" came out as "what causes it" at -4.7.
+_CRAMP_VERIFIED = Gate(sure=-3.6, doubtful=-4.8)
+POCKETSPHINX_VERIFIED = replace(POCKETSPHINX, by_intent={**POCKETSPHINX.by_intent, ("idle", "cramp"): _CRAMP_VERIFIED,
+                                                         ("confirm", "cramp"): _CRAMP_VERIFIED})
+
 # Vosk: the lowest word confidence of the phrase (0 to 1). Not measured here: no Vosk model can
 # be had on the build machine; these follow Vosk's usual scale, and bench adds a vosk entry
 # wherever a model is installed.
@@ -89,5 +125,8 @@ ALWAYS_SURE = Gates(default=Gate(sure=float("-inf"), doubtful=float("-inf")))
 GATES: Dict[str, Gates] = {"pocketsphinx": POCKETSPHINX, "vosk": VOSK}
 
 
-def gates_for(engine: str) -> Gates:
+def gates_for(engine: str, verified: bool = False) -> Gates:
+    """The engine's gates; ``verified``: those for when the verifier judges every wake-up."""
+    if verified and engine == "pocketsphinx":
+        return POCKETSPHINX_VERIFIED
     return GATES.get(engine, ALWAYS_SURE)

@@ -10,6 +10,7 @@ import math
 import sys
 from importlib import metadata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -45,7 +46,7 @@ def check_python() -> Check:
 
 PACKAGES = {"vosk": "vosk", "pocketsphinx": "pocketsphinx", "pyttsx3": "pyttsx3", "sounddevice": "sounddevice",
             "yaml": "PyYAML", "hassil": "hassil", "numpy": "numpy", "matplotlib": "matplotlib",
-            "paho.mqtt": "paho-mqtt"}
+            "paho.mqtt": "paho-mqtt", "ai_edge_litert": "ai-edge-litert"}
 
 
 def check_packages() -> Check:
@@ -84,20 +85,38 @@ def check_content(config: Config) -> Tuple[Check, Optional[Content]]:
     return Check("content", True, summary), content
 
 
-def check_engine(config: Config, content: Optional[Content]) -> Check:
+def check_engine(config: Config, content: Optional[Content]) -> Tuple[Check, Optional[str]]:
+    """The check, and the engine's name when it loads."""
     from voice.dialogue import VOCABULARIES
     from voice.intents import IntentMatcher
     from voice.recognizer import open_recognizer
 
     if content is None:
-        return Check("engine", False, "not checked: the content file has problems", "fix the content first")
+        return Check("engine", False, "not checked: the content file has problems", "fix the content first"), None
     try:
         matcher = IntentMatcher(content.intents, content.phrase_rules)
         recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     except BedsideError as error:
-        return Check("engine", False, str(error), "bedside model download, or set engine: pocketsphinx")
+        return Check("engine", False, str(error), "bedside model download, or set engine: pocketsphinx"), None
     note = "" if recognizer.name == "vosk" else "; for Vosk: bedside model download"
-    return Check("engine", True, f"{recognizer.name}, model {recognizer.model}{note}")
+    return Check("engine", True, f"{recognizer.name}, model {recognizer.model}{note}"), recognizer.name
+
+
+def check_verifier(config: Config, engine: Optional[str]) -> Check:
+    from voice.verifier import WEIGHTS, load_verifier
+
+    if not config.verifier:
+        return Check("verifier", True, "off: the recognizer alone decides when to wake up")
+    if engine is None:
+        return Check("verifier", False, "not checked: the engine did not load", "fix the engine first")
+    path = Path(config.verifier_weights) if config.verifier_weights else WEIGHTS
+    try:
+        verifier = load_verifier(engine, path)
+    except BedsideError as error:
+        return Check("verifier", False, f"{error}; the helper runs without it",
+                     "scripts/train_verifier, or remove verifier_weights from the config")
+    return Check("verifier", True, f"{verifier.kind} features, {path.name} (wakes at {verifier.accept:.2f}, "
+                 f"lets go below {verifier.reject:.2f})")
 
 
 def _audio_error(error: Exception) -> bool:
@@ -196,6 +215,7 @@ def check_alerts(config: Config) -> List[Check]:
 def run_checks(config_path: Optional[str]) -> List[Check]:
     config_check, config = check_config(config_path)
     content_check, content = check_content(config)
-    return [check_python(), check_packages(), config_check, content_check, check_engine(config, content),
-            check_microphone(config), check_speaker(config), check_voice(config), check_night_log(config),
+    engine_check, engine = check_engine(config, content)
+    return [check_python(), check_packages(), config_check, content_check, engine_check,
+            check_verifier(config, engine), check_microphone(config), check_speaker(config), check_voice(config), check_night_log(config),
             *check_alerts(config)]

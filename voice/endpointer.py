@@ -12,9 +12,11 @@ utterance began 0.18 s before the speech, and as "bad leg cramp in my toes" when
 from __future__ import annotations
 
 from collections import deque
-from typing import Deque, Optional, Tuple
+from typing import Deque, List, Optional, Tuple
 
-from voice.audio import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE
+import numpy as np
+
+from voice.audio import FRAME_BYTES, FRAME_SECONDS, SAMPLE_RATE, split_frames
 
 PRE_ROLL_SECONDS = 0.3
 
@@ -59,3 +61,20 @@ class Endpointer:
         if not self._endpointer.in_speech:
             return None
         return self._endpointer.end_stream(bytes(FRAME_BYTES))
+
+
+def utterances(samples: np.ndarray, pre_roll: float = PRE_ROLL_SECONDS) -> List[bytes]:
+    """The utterances an endpointer cuts from a whole recording, as the pipeline gets them."""
+    endpointer = Endpointer(pre_roll=pre_roll)
+    found: List[bytes] = []
+    current: List[bytes] = []
+    for frame in split_frames(samples):
+        speech = endpointer.process(frame)
+        if speech is not None:
+            current.append(speech)
+        if current and not endpointer.in_speech:
+            found.append(b"".join(current))
+            current = []
+    if endpointer.in_speech:
+        found.append(b"".join(current) + (endpointer.finish() or b""))
+    return found

@@ -32,6 +32,7 @@ class Heard:
     intent: Optional[str]
     confidence: Optional[float]
     certainty: Optional[Certainty] = None  # sure: acted on; doubtful: asked about first
+    verifier: Optional[float] = None  # the verifier's score, where it judged a proposed wake-up
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from voice.paths import data_home
 from voice.pipeline import Conversation
 from voice.recognizer import Recognizer
 from voice.speech import Speaker, write_wav
+from voice.verifier import Verifier
 from voice.watchdog import Watchdog
 
 log = logging.getLogger("bedside")
@@ -61,7 +62,11 @@ def log_event(event: Event) -> None:
     if isinstance(event, Heard):
         confidence = "" if event.confidence is None else f" (confidence {event.confidence:.2f})"
         log.info("heard: %r%s", event.text, confidence)
-        log.info("intent: %s%s", event.intent or "none", " (not sure: asking)" if event.certainty == "doubtful" else "")
+        verdict = " (not sure: asking)" if event.certainty == "doubtful" else ""
+        if event.intent and event.certainty is None:
+            verdict = " (the verifier says not a request: let go)"
+        verifier = "" if event.verifier is None else f" (verifier {event.verifier:.2f})"
+        log.info("intent: %s%s%s", event.intent or "none", verifier, verdict)
     elif isinstance(event, Said):
         log.info("said: %s", event.text)
     elif isinstance(event, EpisodeStarted):
@@ -120,7 +125,7 @@ def mark_stopped() -> None:
 def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, speaker: Speaker,
            input_device: Device = None, stop: Optional[threading.Event] = None,
            keep_audio: Optional[Path] = None, night_log: Optional[NightLog] = None,
-           alerts: Optional[AlertService] = None) -> None:
+           alerts: Optional[AlertService] = None, verifier: Optional[Verifier] = None) -> None:
     """Run until SIGTERM, SIGINT or ``stop`` is set. With ``alerts``, the chosen events are
     sent to the caregiver's channels (from a thread of their own)."""
     stop = stop or threading.Event()
@@ -145,7 +150,8 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                 publish_cramp_nights()
 
     conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), on_event,
-                                utterance_keeper(keep_audio) if keep_audio else None, keep_events=False)
+                                utterance_keeper(keep_audio) if keep_audio else None, keep_events=False,
+                                verifier=verifier)
     if keep_audio:
         log.info("keeping every heard utterance in %s", keep_audio)
     if alerts is not None:

@@ -11,12 +11,13 @@ from typing import Callable, List, Optional, Protocol
 
 from voice.audio import SAMPLE_RATE
 from voice.clock import Clock
-from voice.decision import Gates, gates_for
-from voice.dialogue import WHILE_SPEAKING, Action, AdjustVoice, Dialogue, Say
+from voice.decision import Gates, gates_for, second_opinion
+from voice.dialogue import IDLE_INTENTS, WHILE_SPEAKING, Action, AdjustVoice, Dialogue, Say
 from voice.endpointer import Endpointer
 from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.intents import IntentMatcher
 from voice.recognizer import Recognizer, Transcript
+from voice.verifier import Verifier
 
 
 MAX_INTERRUPT_SECONDS = 2.0
@@ -25,6 +26,9 @@ MAX_INTERRUPT_SECONDS = 2.0
 # 3.5 s since the longer phrasings ("ouch, my right calf is so tight") at a slow speaker's pace.
 MAX_WAKE_SECONDS = 3.5
 MAX_UTTERANCE_SECONDS = 10.0
+# Where the verifier gives its second opinion: what the helper hears with no conversation going
+# on (and the request said again after a doubt question). Mid-conversation commands skip it.
+WAKE_VOCABULARIES = frozenset({"idle", "confirm"})
 
 
 class Output(Protocol):
@@ -66,6 +70,7 @@ class Conversation:
     on_utterance: Optional[Callable[[bytes], None]] = None  # gets each utterance's audio, if set
     max_wake_seconds: float = MAX_WAKE_SECONDS
     gates: Optional[Gates] = None  # default: the recognizer engine's own
+    verifier: Optional[Verifier] = None  # a second opinion on wake-ups (voice.verifier)
     # False: events go only to ``on_event``; a service that runs for weeks keeps none of them.
     keep_events: bool = True
     events: List[Event] = field(default_factory=list)
@@ -74,7 +79,7 @@ class Conversation:
 
     def __post_init__(self) -> None:
         if self.gates is None:
-            self.gates = gates_for(getattr(self.recognizer, "name", ""))
+            self.gates = gates_for(getattr(self.recognizer, "name", ""), verified=self.verifier is not None)
         self._vocabulary = self.dialogue.vocabulary
         self._endpointer = Endpointer()
         self._utterance: List[bytes] = []
@@ -143,7 +148,7 @@ class Conversation:
     def _take_audio(self, speech: bytes) -> None:
         self.recognizer.accept(speech)
         self._utterance_bytes += len(speech)
-        if self.on_utterance is not None:
+        if self.on_utterance is not None or self.verifier is not None:
             self._utterance.append(speech)
 
     def _utterance_began(self) -> None:
@@ -155,25 +160,34 @@ class Conversation:
         self._utterance_bytes = 0
 
     def _utterance_ended(self) -> None:
-        if self.on_utterance is not None and self._utterance:
-            self.on_utterance(b"".join(self._utterance))
+        audio = b"".join(self._utterance)
+        self._utterance = []
+        if self.on_utterance is not None and audio:
+            self.on_utterance(audio)
         transcript = self.recognizer.finish()
         self.utterances += 1
         if transcript is not None:
-            self.take(transcript, self._utterance_bytes / (SAMPLE_RATE * 2))
+            self.take(transcript, self._utterance_bytes / (SAMPLE_RATE * 2), audio=audio or None)
 
-    def take(self, transcript: Transcript, seconds: float, vocabulary: Optional[str] = None) -> None:
+    def take(self, transcript: Transcript, seconds: float, vocabulary: Optional[str] = None,
+             audio: Optional[bytes] = None) -> None:
         """Act on what the recognizer heard in one utterance of ``seconds``, listening with
         ``vocabulary`` (default: the one chosen when the utterance began): match its intent,
-        judge how sure it is, and hand it to the dialogue."""
+        judge how sure it is (with the verifier's opinion of ``audio`` on a wake-up), and hand
+        it to the dialogue."""
         match = self.matcher.match(transcript.text)
         intent = match.intent if match else None
         vocabulary = vocabulary or self._vocabulary
         certainty = self.gates.judge(vocabulary, intent, transcript.confidence) if intent else None
         if intent is not None and certainty is None:
             return  # too unclear to act on or ask about: as if nothing was said
-        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty))
-        if intent is None:
+        score = None
+        if (certainty is not None and audio and self.verifier is not None and vocabulary in WAKE_VOCABULARIES
+                and intent in IDLE_INTENTS):
+            score = round(self.verifier.score(audio, transcript), 3)
+            certainty = second_opinion(certainty, self.verifier.opinion(score), intent)
+        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty, score))
+        if intent is None or certainty is None:
             return
         # The words' own length where the engine knows it: steady noise can keep the endpointer
         # from ending an utterance long after a short request.

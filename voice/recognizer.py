@@ -51,6 +51,8 @@ class Transcript:
     text: str
     confidence: Optional[float] = None
     seconds: Optional[float] = None  # from the first word's start to the last word's end, if known
+    worst_word: Optional[float] = None  # the least sure word's confidence, on the same scale
+    complete: bool = True  # False: the best beginning of a sentence (``decode`` only)
 
 
 class Recognizer(Protocol):
@@ -155,7 +157,8 @@ class VoskRecognizer:
         words = result.get("result", [])
         confidences = [word["conf"] for word in words if "conf" in word]
         seconds = words[-1]["end"] - words[0]["start"] if words and "start" in words[0] else None
-        return Transcript(text, min(confidences) if confidences else None, seconds)
+        lowest = min(confidences) if confidences else None
+        return Transcript(text, lowest, seconds, lowest)
 
 
 # --- pocketsphinx ---------------------------------------------------------------------------
@@ -176,7 +179,25 @@ DECOY_COUNT = 0
 DECOY_WEIGHT = 0.1
 
 
-class PocketsphinxRecognizer:
+class WholeUtterance:
+    """For an engine that decodes an utterance once it has ended: its audio is kept until then."""
+
+    def __init__(self) -> None:
+        self._audio: List[bytes] = []
+
+    def start(self) -> None:
+        self._audio = []
+
+    def accept(self, audio: bytes) -> None:
+        self._audio.append(audio)
+
+    def whole_utterance(self) -> bytes:
+        """The utterance's audio, handed over once (the next ``finish`` starts empty)."""
+        audio, self._audio = b"".join(self._audio), []
+        return audio
+
+
+class PocketsphinxRecognizer(WholeUtterance):
     """Each utterance is decoded against a grammar compiled from the vocabulary's templates,
     after it ends: the whole utterance is then known, so its loudness and spectrum are
     normalized over all of it, which is what makes a single short phrase recognizable at the
@@ -193,6 +214,7 @@ class PocketsphinxRecognizer:
                  decoy_weight: float = DECOY_WEIGHT) -> None:
         import pocketsphinx
 
+        super().__init__()
         model_dir = Path(pocketsphinx.get_model_path("en-us"))
         self.model = f"{model_dir} (en-us, packaged with pocketsphinx)"
         config = pocketsphinx.Config()
@@ -217,7 +239,6 @@ class PocketsphinxRecognizer:
                 grammar = grammar.with_decoys(decoys, decoy_weight)
             self._decoder.add_fsg(name, self._decoder.create_fsg(name, 0, grammar.final, grammar.transitions))
         self._vocabulary = next(iter(vocabularies))
-        self._audio: List[bytes] = []
 
     def _check_pronunciations(self, words: Set[str]) -> None:
         """A clear error before the grammar is built (pocketsphinx would only say it failed)."""
@@ -231,29 +252,35 @@ class PocketsphinxRecognizer:
     def select(self, vocabulary: str) -> None:
         self._vocabulary = vocabulary
 
-    def start(self) -> None:
-        self._audio = []
-
-    def accept(self, audio: bytes) -> None:
-        self._audio.append(audio)
-
     def finish(self) -> Optional[Transcript]:
-        audio, self._audio = b"".join(self._audio), []
-        if not audio:
-            return None
-        self._decoder.activate_search(self._vocabulary)
+        audio = self.whole_utterance()
+        transcript = self.decode(audio, self._vocabulary) if audio else None
+        # Decoys mean "nothing asked"; and when no sentence fits to its end, pocketsphinx
+        # returns the best beginning of one.
+        return transcript if transcript is not None and transcript.complete else None
+
+    def forget_history(self) -> None:
+        """Decode the next utterance as if it were the first: pocketsphinx carries its estimate
+        of the voice's mean spectrum from one utterance to the next, so a result depends a
+        little on what came before. Training needs results that do not depend on the order."""
+        self._decoder.reinit_feat()
+
+    def decode(self, audio: bytes, vocabulary: str) -> Optional[Transcript]:
+        """One utterance against the vocabulary, including a best beginning of a sentence
+        (``complete`` False) where none fits to the end; the verifier's training wants those."""
+        self._decoder.activate_search(vocabulary)
         self._decoder.start_utt()
         self._decoder.process_raw(with_noise_floor(audio), False, True)
         self._decoder.end_utt()
         hypothesis = self._decoder.hyp()
-        # Decoys mean "nothing asked"; and when no sentence fits to its end, pocketsphinx
-        # returns the best beginning of one.
-        if hypothesis is None or not self._grammars[self._vocabulary].accepts(hypothesis.hypstr.split()):
+        if hypothesis is None:
             return None
         words = [segment for segment in self._decoder.seg() or []
                  if not segment.word.startswith(("<", "[", "+"))]  # not silence and noise fillers
         seconds = (words[-1].end_frame + 1 - words[0].start_frame) / FRAMES_PER_SECOND if words else None
-        return Transcript(hypothesis.hypstr, round(self._confidence(words), 3), seconds)
+        worst = min((self._confidence([word]) for word in words), default=UNDERFLOW_LOG)
+        return Transcript(hypothesis.hypstr, round(self._confidence(words), 3), seconds, round(worst, 3),
+                          self._grammars[vocabulary].accepts(hypothesis.hypstr.split()))
 
     @staticmethod
     def _confidence(words: list) -> float:

@@ -22,6 +22,7 @@ from voice.events import Event, Heard
 from voice.progress import Progress
 from voice.recognizer import Recognizer
 from voice.simulate import activations, simulate_frames
+from voice.verifier import Verifier
 
 WINDOW_SECONDS = 300.0
 # The background level is a quiet moment's level: a low percentile of the 30 ms frames' levels
@@ -105,7 +106,8 @@ class _LevelMeter:
 
 
 def room_check(path: Path, recognizer: Recognizer, matcher: IntentMatcher, content: Content,
-               start: Optional[datetime] = None, progress: Progress = lambda done, total: None) -> RoomReport:
+               start: Optional[datetime] = None, progress: Progress = lambda done, total: None,
+               verifier: Optional[Verifier] = None) -> RoomReport:
     """Raises BedsideError for a file that cannot be read, as ``simulate`` does."""
     meter = _LevelMeter(FileSource(path).frames(), progress, int(audio_seconds(path) / FRAME_SECONDS))
     offsets: Dict[int, float] = {}  # id of a Heard event -> seconds into the recording
@@ -114,7 +116,7 @@ def room_check(path: Path, recognizer: Recognizer, matcher: IntentMatcher, conte
         if isinstance(event, Heard):
             offsets[id(event)] = meter.count * FRAME_SECONDS
 
-    result = simulate_frames(str(path), iter(meter), recognizer, matcher, content, on_event=note)
+    result = simulate_frames(str(path), iter(meter), recognizer, matcher, content, on_event=note, verifier=verifier)
     conversation = result.conversation
     wakes = []
     for event in activations(conversation) + activations(conversation, questions=True):

@@ -27,6 +27,7 @@ from voice.intents import IntentMatcher
 from voice.pipeline import Conversation, Output, SilentOutput
 from voice.recognizer import Recognizer
 from voice.speech import Synthesizer
+from voice.verifier import Verifier
 
 GAP_SECONDS = 0.4
 
@@ -73,7 +74,7 @@ class SimulationResult:
             "file": self.file,
             "engine": self.engine,
             "heard": [{"t": round(event.t, 2), "text": event.text, "intent": event.intent,
-                       "confidence": event.confidence, "certainty": event.certainty}
+                       "confidence": event.confidence, "certainty": event.certainty, "verifier": event.verifier}
                       for event in self.conversation.events if isinstance(event, Heard)],
             "said": [{"t": round(event.t, 2), "text": event.text, "kind": event.kind}
                      for event in self.conversation.events if isinstance(event, Said)],
@@ -85,8 +86,12 @@ class SimulationResult:
         for event in self.conversation.events:
             if isinstance(event, Heard):
                 meaning = f" -> {event.intent}" if event.intent else " (no intent)"
+                if event.verifier is not None:
+                    meaning += f" (verifier {event.verifier:.2f})"
                 if event.certainty == "doubtful":
                     meaning += " (not sure: asking)"
+                elif event.intent and event.certainty is None:
+                    meaning += " (not a request: let go)"
                 lines.append(f"{event.t:7.2f}  heard: {event.text}{meaning}")
             elif isinstance(event, Said):
                 lines.append(f"{event.t:7.2f}  said:  {event.text}")
@@ -98,7 +103,8 @@ class SimulationResult:
 def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, content: Content,
                   output: Optional[Output] = None, words_per_minute: float = 140.0,
                   night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
-                  on_event: Optional[Callable[[Event], None]] = None) -> SimulationResult:
+                  on_event: Optional[Callable[[Event], None]] = None,
+                  verifier: Optional[Verifier] = None) -> SimulationResult:
     """Run one recording through the pipeline as one night's conversation.
 
     With ``night_log``, its episodes are recorded there as if the recording began at ``at``
@@ -106,17 +112,18 @@ def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, co
     event as it happens (``simulate --alerts``).
     """
     return simulate_frames(str(path), FileSource(path).frames(), recognizer, matcher, content, output,
-                           words_per_minute, night_log, at, on_event=on_event)
+                           words_per_minute, night_log, at, on_event=on_event, verifier=verifier)
 
 
 def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, matcher: IntentMatcher,
                      content: Content, output: Optional[Output] = None, words_per_minute: float = 140.0,
                      night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
                      first_heard: Optional[str] = None, gates: Optional[Gates] = None,
-                     answer: Optional[Callable[[str], Optional[np.ndarray]]] = None) -> SimulationResult:
+                     answer: Optional[Callable[[str], Optional[np.ndarray]]] = None,
+                     verifier: Optional[Verifier] = None) -> SimulationResult:
     """``simulate_file`` on samples in memory; see ``simulate_frames``."""
     return simulate_frames(name, split_frames(samples), recognizer, matcher, content, output, words_per_minute,
-                           night_log, at, first_heard, gates, answer)
+                           night_log, at, first_heard, gates, answer, verifier=verifier)
 
 
 def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, matcher: IntentMatcher,
@@ -124,7 +131,8 @@ def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, 
                     night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
                     first_heard: Optional[str] = None, gates: Optional[Gates] = None,
                     answer: Optional[Callable[[str], Optional[np.ndarray]]] = None,
-                    on_event: Optional[Callable[[Event], None]] = None) -> SimulationResult:
+                    on_event: Optional[Callable[[Event], None]] = None,
+                    verifier: Optional[Verifier] = None) -> SimulationResult:
     """Run 30 ms frames through the pipeline as one night's conversation, taking them as they
     come (a whole night never needs to be in memory); ``on_event`` sees each event as it happens. ``first_heard`` is an intent the dialogue hears
     before the audio starts (the benchmark uses "cramp" to test commands mid-episode);
@@ -142,7 +150,8 @@ def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, 
         if on_event is not None:
             on_event(event)
 
-    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), record, gates=gates)
+    conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), record, gates=gates,
+                                verifier=verifier)
     if first_heard:
         conversation.hear(first_heard)
     decisions: List[float] = []

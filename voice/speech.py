@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import tempfile
+from collections import OrderedDict
 import threading
 import time
 import wave
@@ -27,6 +28,10 @@ log = logging.getLogger("bedside")
 
 NIGHT_WORDS_PER_MINUTE = 140
 NIGHT_VOLUME = 0.6
+# Sentences kept once synthesized: the helper says the same few dozen again night after night
+# (steps, countdowns, "Okay."), and one said from memory needs no synthesis, no temporary file
+# and no work in pyttsx3's native engine. At most about 5 MB, for long sentences.
+RECENT_SENTENCES = 48
 
 
 @dataclass
@@ -49,6 +54,7 @@ class Synthesizer:
             raise BedsideError(
                 f"text-to-speech is not available ({error}); install espeak-ng: sudo apt-get install espeak-ng"
             ) from None
+        self._recent: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
         self.apply()
 
     def apply(self) -> None:
@@ -69,6 +75,19 @@ class Synthesizer:
         return int(len(text.split()) * 60.0 / self.settings.words_per_minute / 3 * SAMPLE_RATE)
 
     def synthesize(self, text: str) -> np.ndarray:
+        """The sentence's samples (read-only: they may be handed out again)."""
+        key = (text, self.settings.words_per_minute, self.settings.volume, self.settings.voice)
+        if key in self._recent:
+            self._recent.move_to_end(key)
+            return self._recent[key]
+        samples = self._synthesize(text)
+        samples.flags.writeable = False
+        self._recent[key] = samples
+        if len(self._recent) > RECENT_SENTENCES:
+            self._recent.popitem(last=False)
+        return samples
+
+    def _synthesize(self, text: str) -> np.ndarray:
         for _ in range(SYNTHESIS_ATTEMPTS):
             handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
             os.close(handle)
