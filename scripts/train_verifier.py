@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import os
 import re
 import sys
@@ -302,7 +303,8 @@ def thresholds(verifier: Verifier, values: np.ndarray, labels: np.ndarray,
     positives = np.sort(scores[(labels == 1) & proposed])
     accept = float(positives[int((1 - KEEP_ACCEPTED) * positives.size)])
     reject = float(positives[int((1 - KEEP_NOT_REJECTED) * positives.size)])
-    return round(accept, 4), round(min(reject, accept), 4)
+    # Rounded down: a threshold rounded up would drop the request it was set at.
+    return math.floor(accept * 1e4) / 1e4, math.floor(min(reject, accept) * 1e4) / 1e4
 
 
 def report(data: Dict[str, np.ndarray], verifier: Verifier) -> None:

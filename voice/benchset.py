@@ -153,8 +153,9 @@ class ClipSynthesizer:
             effects += ["reverb", "40", "50", "60", "gain", "-20"]
         if not effects:
             return samples
-        raw = subprocess.run(["sox", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1", "-",
-                              "-t", "raw", "-"] + effects, input=samples.astype("<i2").tobytes(), check=True,
+        # -R: sox dithers its 16-bit output with noise that is new every run unless told not to.
+        raw = subprocess.run(["sox", "-R", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1",
+                              "-", "-t", "raw", "-"] + effects, input=samples.astype("<i2").tobytes(), check=True,
                              capture_output=True).stdout
         return np.frombuffer(raw, dtype="<i2").astype(np.int16)
 

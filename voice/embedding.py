@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voice.audio import quiet_native_stderr
 from voice.errors import BedsideError
 
 MODELS = Path(__file__).resolve().parent / "data" / "speech-embedding"
@@ -35,16 +36,18 @@ class SpeechEmbedding:
             raise BedsideError("the speech embedding needs ai-edge-litert: run scripts/setup "
                                "(or: pip install ai-edge-litert)") from None
         try:
-            self._mel = Interpreter(model_path=str(folder / "melspectrogram.tflite"), num_threads=1)
-            self._embed = Interpreter(model_path=str(folder / "embedding_model.tflite"), num_threads=1)
+            with quiet_native_stderr():  # TensorFlow Lite announces its CPU delegate on stderr
+                self._mel = Interpreter(model_path=str(folder / "melspectrogram.tflite"), num_threads=1)
+                self._embed = Interpreter(model_path=str(folder / "embedding_model.tflite"), num_threads=1)
+                # One window at a time: a fixed input shape is never reallocated, and it is as
+                # fast per window as a batch here (1.7 ms).
+                self._embed.resize_tensor_input(self._embed.get_input_details()[0]["index"],
+                                                (1, WINDOW_FRAMES, 32, 1))
+                self._embed.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise BedsideError(f"cannot load the speech embedding in {folder} ({error}); "
                                "reinstall the helper (scripts/setup)") from None
         self._mel_length = 0
-        # One window at a time: a fixed input shape is never reallocated, and it is as fast per
-        # window as a batch here (1.7 ms).
-        self._embed.resize_tensor_input(self._embed.get_input_details()[0]["index"], (1, WINDOW_FRAMES, 32, 1))
-        self._embed.allocate_tensors()
 
     def pooled(self, samples: np.ndarray) -> np.ndarray:
         """Mean and maximum over the utterance's windows; a shorter utterance is padded with

@@ -33,7 +33,7 @@ from voice.recognizer import Transcript
 
 WEIGHTS = Path(__file__).resolve().parent / "data" / "verifier.npz"
 FEATURE_KINDS = ("recognizer", "embedding", "both")
-RETRAIN_HELP = "rebuild it with scripts/train_verifier, or run with --no-verifier"
+RETRAIN_HELP = "rebuild it with scripts/train_verifier, or turn it off (verifier: off, or --verifier off)"
 
 
 def recognizer_features(transcript: Transcript, utterance_seconds: float) -> np.ndarray:
