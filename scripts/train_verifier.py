@@ -103,7 +103,7 @@ class Job:
     held_out: bool  # for choosing the thresholds, not for fitting
 
 
-def wake_sentences(matcher: IntentMatcher, rng: np.random.Generator) -> List[Tuple[str, str]]:
+def wake_sentences(matcher: IntentMatcher, rng: np.random.Generator) -> List[str]:
     """Sentences drawn from each wake-up intent's templates (a random walk over its grammar)."""
     excluded = {normalize(text) for text in TRIGGERS["test"] + RED_FLAGS["test"]}
     sentences = []
@@ -123,10 +123,8 @@ def wake_sentences(matcher: IntentMatcher, rng: np.random.Generator) -> List[Tup
             sentence = " ".join(words)
             if sentence not in excluded:
                 found[sentence] = None
-        sentences += [(sentence, intent) for sentence in found]
-    for text in TRIGGERS["tuning"] + RED_FLAGS["tuning"]:
-        sentences.append((text, "tuning set"))
-    return sentences
+        sentences += list(found)
+    return sentences + TRIGGERS["tuning"] + RED_FLAGS["tuning"]
 
 
 def fortune_sentences(rng: np.random.Generator) -> List[str]:
@@ -186,7 +184,7 @@ def plan(corpus: Optional[Path], matcher: IntentMatcher, content_path: Path) -> 
             jobs.append(Job(label, text, voice, float(rng.uniform(0.85, 1.2)), float(rng.uniform(-300, 300)),
                             condition, int(rng.integers(1 << 30)), held_out))
 
-    for index, (sentence, _) in enumerate(wake_sentences(matcher, rng)):
+    for index, sentence in enumerate(wake_sentences(matcher, rng)):
         add(1, sentence, RENDERINGS, index % 4 == 0, people + formant)
     for index, sentence in enumerate(fortune_sentences(rng) + NEAR_MISSES):
         add(0, sentence, 1, index % 4 == 0, people + formant)

@@ -183,8 +183,7 @@ def bench_with_verifier(engine: str, content: Content, recordings: Recordings, m
             loaded.score(brown_noise(MAX_UTTERANCE_SECONDS).tobytes(), Transcript("cramp", -3.0, 1.0, -3.0))
             rss_loaded = current_rss_mb() - rss_before
             verifier = TimedVerifier(loaded)
-    report = bench_engine(engine, content, recordings, lambda vocabularies: recognizer, gates=None,
-                          verifier=verifier)
+    report = bench_engine(engine, content, recordings, lambda vocabularies: recognizer, verifier=verifier)
     report.numbers["model_load_s"] = round(model_load, 3)
     if verifier is None:
         return report

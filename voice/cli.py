@@ -252,7 +252,7 @@ def _verifier(config: Config, engine: str) -> Optional[Verifier]:
     if not config.verifier:
         return None
     try:
-        return load_verifier(engine, Path(config.verifier_weights) if config.verifier_weights else WEIGHTS)
+        return load_verifier(engine, config.verifier_weights)
     except BedsideError as error:
         print(f"bedside: {error}; going on without it", file=sys.stderr)
         return None

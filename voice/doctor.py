@@ -103,19 +103,19 @@ def check_engine(config: Config, content: Optional[Content]) -> Tuple[Check, Opt
 
 
 def check_verifier(config: Config, engine: Optional[str]) -> Check:
-    from voice.verifier import WEIGHTS, load_verifier
+    from voice.verifier import load_verifier
 
     if not config.verifier:
         return Check("verifier", True, "off: the recognizer alone decides when to wake up")
     if engine is None:
         return Check("verifier", False, "not checked: the engine did not load", "fix the engine first")
-    path = Path(config.verifier_weights) if config.verifier_weights else WEIGHTS
     try:
-        verifier = load_verifier(engine, path)
+        verifier = load_verifier(engine, config.verifier_weights)
     except BedsideError as error:
         return Check("verifier", False, f"{error}; the helper runs without it",
                      "scripts/train_verifier, or remove verifier_weights from the config")
-    return Check("verifier", True, f"{verifier.kind} features, {path.name} (wakes at {verifier.accept:.2f}, "
+    weights = Path(config.verifier_weights).name if config.verifier_weights else "built-in weights"
+    return Check("verifier", True, f"{verifier.kind} features, {weights} (wakes at {verifier.accept:.2f}, "
                  f"lets go below {verifier.reject:.2f})")
 
 

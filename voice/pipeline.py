@@ -181,18 +181,17 @@ class Conversation:
         certainty = self.gates.judge(vocabulary, intent, transcript.confidence) if intent else None
         if intent is not None and certainty is None:
             return  # too unclear to act on or ask about: as if nothing was said
-        score = None
-        if (certainty is not None and audio and self.verifier is not None and vocabulary in WAKE_VOCABULARIES
-                and intent in IDLE_INTENTS):
-            score = round(self.verifier.score(audio, transcript), 3)
-            certainty = second_opinion(certainty, self.verifier.opinion(score), intent)
-        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty, score))
-        if intent is None or certainty is None:
-            return
         # The words' own length where the engine knows it: steady noise can keep the endpointer
         # from ending an utterance long after a short request.
         spoken = transcript.seconds if transcript.seconds is not None else seconds
-        if not self.dialogue.in_episode and spoken > self.max_wake_seconds:
+        too_long_to_wake = not self.dialogue.in_episode and spoken > self.max_wake_seconds
+        score = None
+        if (certainty is not None and audio and self.verifier is not None and not too_long_to_wake
+                and vocabulary in WAKE_VOCABULARIES and intent in IDLE_INTENTS):
+            score = round(self.verifier.score(audio, transcript), 3)
+            certainty = second_opinion(certainty, self.verifier.opinion(score), intent)
+        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty, score))
+        if intent is None or certainty is None or too_long_to_wake:
             return
         if self.output.speaking():
             # Half-duplex: only a short "stop" may interrupt. The helper's own voice picked up by

@@ -21,7 +21,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -92,9 +92,11 @@ class Verifier:
                      thresholds=np.array([self.accept, self.reject]), **arrays)
 
 
-def load_verifier(engine: str, path: Path = WEIGHTS) -> Verifier:
-    """The trained verifier; a ``BedsideError`` (one line: what is wrong, what to do) if its
-    weights are missing or damaged, or were trained on another engine's confidences."""
+def load_verifier(engine: str, path: Union[str, Path, None] = None) -> Verifier:
+    """The trained verifier from ``path`` (default: the shipped ``WEIGHTS``); a ``BedsideError``
+    (one line: what is wrong, what to do) if its weights are missing or damaged, or were trained
+    on another engine's confidences."""
+    path = Path(path) if path else WEIGHTS
     try:
         with np.load(path, allow_pickle=False) as data:
             kind, trained_for = str(data["kind"]), str(data["engine"])
