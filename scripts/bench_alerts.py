@@ -40,18 +40,8 @@ class Trial:
         time.sleep(0.5)
         self.mic_start, self.speaker_start = recording_start(self.mic), recording_start(self.speaker)
 
-    def wait_quiet(self, seconds: float = 1.0, timeout: float = 40.0) -> None:
-        """Until the speaker has been silent for ``seconds``: a red flag said over the helper's
-        own voice is not listened for (only "stop" is), so each trial starts in quiet."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            now = self.speaker.seconds()
-            if not self.speaker.loud_seconds(since=max(0.0, now - seconds)):
-                return
-            time.sleep(0.1)
-
     def say(self, wav: Path, expect_alert: bool) -> Dict[str, Optional[float]]:
-        self.wait_quiet()
+        self.speaker.wait_for_quiet()
         alerts_before = len(self.subscriber.alerts())
         mic_at, speaker_at = self.mic.seconds(), self.speaker.seconds()
         self.server.play_into_microphone(wav)

@@ -14,11 +14,12 @@ REQUEST_EVERY seconds, ended by "stop". Faults come in turn, one after a request
   after the next request.
 
 Each request counts as answered when the speaker sounds within ANSWER_SECONDS. After a fault,
-a request is said (PROBE_EVERY seconds after the last one's wait) until one is answered: ``answered_after_fault``
-gives, per fault, the seconds from the fault's end to that answer (null: none within PROBE_FOR).
-Memory and CPU are read from /proc every 10 s. ``latency_p50_s`` is rough (two recordings'
-clocks, each estimated to a few tenths of a second); scripts/bench_live.py measures latency. Prints the JSON; exit code 1 if the helper crashed or a
-request outside a fault went unanswered.
+a request is said (PROBE_EVERY seconds after the last one's wait) until one is answered:
+``answered_after_fault`` gives, per fault, the seconds from the fault's end to that answer (null:
+none within PROBE_FOR). Memory and CPU are read from /proc every 10 s (``rss_mb_each_minute``
+keeps every sixth reading). ``latency_p50_s`` is rough (two recordings' clocks, tied to the wall
+clock at each request to a few tenths of a second); scripts/bench_live.py measures latency.
+Prints the JSON; exit code 1 if the helper crashed or a request outside a fault went unanswered.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ PROBE_EVERY = 1.0  # after a fault, a request this soon after the last until one
 PROBE_ANSWER_SECONDS = 5.0  # a probe's answer comes within a second when the helper is up
 PROBE_FOR = 60.0
 WARM_UP = 0.25  # the memory slope leaves out the first quarter (models and buffers settling)
+QUIET_BEFORE_REQUEST = 1.0  # seconds the speaker is silent before a request is said
 PAD = 0.5  # seconds of silence after each spoken clip (bench_live.speak)
 FAULTS = ["microphone", "speaker", "sound_server", "disk_full"]
 REQUESTS = [("I have a cramp in my calf", "slt"), ("my calf hurts", "rms"), ("charley horse", "awb"),
@@ -84,7 +86,7 @@ class Night:
         env = {"XDG_DATA_HOME": str(self.disk)} if self.disk else {}
         self.helper = Helper(self.server, folder, env=env)
         self.recordings = 0
-        self._listen_to_speaker()
+        self._record()
         self._noise_stop = threading.Event()
         self._noise_thread = threading.Thread(target=self._room_noise, daemon=True)
         self._noise_thread.start()
@@ -119,33 +121,38 @@ class Night:
         subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.server.env, capture_output=True,
                        timeout=60)
 
-    def _listen_to_speaker(self) -> None:
+    def _record(self) -> None:
         """Record the speaker, and the microphone to time requests against (as bench_live does)."""
         self.speaker = self.server.listen_to_speaker(self.folder / f"speaker{self.recordings}.raw")
         self.microphone = self.server.listen_to_microphone(self.folder / f"microphone{self.recordings}.raw")
-        self.speaker_started = recording_start(self.speaker)  # wall-clock time of the first sample
-        self.microphone_started = recording_start(self.microphone)
         self.recordings += 1
 
-    def new_speaker_recording(self) -> None:
+    def new_recordings(self) -> None:
         self.speaker.stop()
         self.microphone.stop()
-        self._listen_to_speaker()
+        self._record()
 
     def request(self, wav: Path, timeout: float = ANSWER_SECONDS) -> Optional[float]:
         """Say a request; the seconds from its end to the first sound of the answer, or None."""
+        self.speaker.wait_for_quiet(QUIET_BEFORE_REQUEST, timeout=ANSWER_SECONDS)
+        # Each recording's clock is tied to the wall clock anew for every request: under load a
+        # recording loses samples, and ties made when it started drifted by a second an hour.
+        speaker_started, microphone_started = recording_start(self.speaker), recording_start(self.microphone)
         since, heard_from = self.speaker.seconds(), self.microphone.seconds()
         self.play(wav)
         loud = self.microphone.loud_seconds(since=heard_from, threshold=328)  # above the room noise
         # The request's last loud 10 ms in the microphone, on the wall clock (paplay itself
         # returns some time after the clip has played).
-        ended = self.microphone_started + loud[-1] + 0.01 if loud else time.monotonic() - PAD
+        ended = microphone_started + loud[-1] + 0.01 if loud else time.monotonic() - PAD
         answer = self.speaker.wait_for_speech(since=since, timeout=timeout)
-        return None if answer is None else self.speaker_started + answer - ended
+        return None if answer is None else speaker_started + answer - ended
 
     def end_episode(self) -> None:
+        """Say "stop" a little after the answer began, and wait for the helper's reply to end (a
+        fault's recovery is timed from a quiet helper)."""
         time.sleep(3)
         self.play(self.stop_wav)
+        self.speaker.wait_for_quiet(QUIET_BEFORE_REQUEST, timeout=ANSWER_SECONDS)
 
     def restart_server(self) -> None:
         self.speaker.stop()
@@ -154,7 +161,7 @@ class Night:
         self.server.process.wait()
         time.sleep(2)
         self.server.start()
-        self._listen_to_speaker()
+        self._record()
 
     def fill_disk(self) -> Optional[Path]:
         return fill(self.disk) if self.disk is not None else None
@@ -231,12 +238,13 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 night.server.unplug_speaker()  # while the first step is being said
                 time.sleep(3)
                 night.server.plug_speaker()
-                night.new_speaker_recording()
+                night.new_recordings()
             night.end_episode()
             if kind == "microphone":
                 night.server.unplug_microphone()
                 time.sleep(5)
                 night.server.plug_microphone()
+                night.new_recordings()  # the sound server had moved the microphone's recording elsewhere
             elif kind == "sound_server":
                 night.restart_server()
             elif kind == "disk_full":
@@ -264,6 +272,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         "rss_start_mb": round(samples[0][1], 1) if samples else None,
         "rss_end_mb": round(samples[-1][1], 1) if samples else None,
         "rss_slope_mb_per_hour": round(slope, 2) if slope is not None else None,
+        "rss_mb_each_minute": [round(entry[1], 1) for entry in samples[::6]],
         "cpu_s_per_minute": round(cpu, 2) if cpu is not None else None,
         "error_lines": [line for line in lines if " ERROR " in line or "Traceback" in line],
         "crashed": crashed,

@@ -8,6 +8,7 @@ touches a user's sound setup.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import signal
@@ -22,6 +23,9 @@ import numpy as np
 
 SPEAKER = "bedside_speaker"
 MIC = "bedside_mic"
+# Another output, as a Pi has HDMI: when the speaker goes, the sound server moves sound here (no
+# one hears it) instead of into the virtual microphone, its only other sink.
+ELSEWHERE = "bedside_elsewhere"
 RATE = 16000
 
 
@@ -51,6 +55,7 @@ class PulseServer:
             f"load-module module-native-protocol-unix auth-anonymous=1 socket={self.socket}\n"
             f"load-module module-null-sink sink_name={SPEAKER} rate={RATE}\n"
             f"load-module module-null-sink sink_name={MIC} rate={RATE}\n"
+            f"load-module module-null-sink sink_name={ELSEWHERE} rate={RATE}\n"
             f"set-default-sink {SPEAKER}\n"
             f"set-default-source {MIC}.monitor\n"
         )
@@ -83,6 +88,7 @@ class PulseServer:
                               timeout=10)
 
     def unplug_speaker(self) -> None:
+        self.pactl("set-default-sink", ELSEWHERE)
         self._unload(SPEAKER)
 
     def plug_speaker(self) -> None:
@@ -133,20 +139,24 @@ class SinkRecording:
         while time.monotonic() < deadline and (not self.out.exists() or self.out.stat().st_size == 0):
             time.sleep(0.05)
 
-    def samples(self) -> np.ndarray:
-        data = self.out.read_bytes()
+    def samples(self, since: float = 0.0) -> np.ndarray:
+        """The recording from ``since`` seconds on (read from there: an hour's file is 115 MB)."""
+        with self.out.open("rb") as recording:
+            recording.seek(int(since * RATE) * 2)
+            data = recording.read()
         return np.frombuffer(data[: len(data) // 2 * 2], dtype=np.int16)
 
     def loud_seconds(self, since: float = 0.0, threshold: int = 500) -> List[float]:
         """Start times (seconds into the recording) of 10 ms blocks louder than ``threshold``."""
-        samples = self.samples()
+        first = math.ceil(since * 100 - 1e-9)  # the first block starting at or after ``since``
+        samples = self.samples(first / 100)
         block = RATE // 100
         blocks = samples[: samples.size // block * block].reshape(-1, block)
         loud = np.flatnonzero(np.abs(blocks.astype(np.int32)).max(axis=1) > threshold)
-        return [index / 100 for index in loud if index / 100 >= since]
+        return [(first + index) / 100 for index in loud]
 
     def seconds(self) -> float:
-        return self.samples().size / RATE
+        return self.out.stat().st_size // 2 / RATE
 
     def wait_for_speech(self, since: float, timeout: float) -> Optional[float]:
         """The recording time of the first loud block after ``since``, or ``None`` after ``timeout`` s."""
@@ -157,6 +167,17 @@ class SinkRecording:
                 return loud[0]
             time.sleep(0.05)
         return None
+
+    def wait_for_quiet(self, seconds: float = 1.0, timeout: float = 40.0) -> bool:
+        """Until nothing was loud for the last ``seconds``; False after ``timeout`` s. A request
+        said over the helper's own voice is not listened for (only "stop" is), and an answer
+        must not be mistaken for the end of an earlier sentence: trials start in quiet."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.loud_seconds(since=max(0.0, self.seconds() - seconds)):
+                return True
+            time.sleep(0.1)
+        return False
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)

@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from voice.audio import FRAME_BYTES, FileSource, read_audio_file
+from voice.audio import FRAME_BYTES, DeviceList, FileSource, read_audio_file
 from voice.content import check_content
 from voice.errors import BedsideError
 from voice.intents import IntentMatcher
@@ -66,6 +66,34 @@ def test_flac_ogg_and_mp3_read_like_the_wav(tmp_path, suffix):
     assert abs(samples.size - 16000) < 1200  # MP3 pads a few frames
     spectrum = np.abs(np.fft.rfft(samples.astype(float)))
     assert abs(np.argmax(spectrum) * 16000 / samples.size - 440) < 5
+
+
+def test_the_device_list_is_reread_only_when_the_sound_devices_change(tmp_path):
+    """Each re-read of PortAudio's list keeps some memory: a microphone missing for a day must
+    not re-read it every 3 s, yet a USB microphone plugged in is found at the next try."""
+    nodes = tmp_path / "snd"
+    nodes.mkdir()
+    (nodes / "controlC0").touch()
+    now = [0.0]
+    rereads: list = []
+    devices = DeviceList(nodes, every=300.0, reread=lambda: rereads.append(now[0]) or True, clock=lambda: now[0])
+    for _ in range(50):  # a day of retries, squeezed: nothing changed
+        now[0] += 3.0
+        assert not devices.refresh_if_changed()
+    (nodes / "pcmC1D0c").touch()  # a USB microphone plugged in
+    now[0] += 3.0
+    assert devices.refresh_if_changed() and rereads == [now[0]]
+    now[0] += 3.0
+    assert not devices.refresh_if_changed()
+    now[0] += 300.0  # devices only a sound server knows: looked for now and then
+    assert devices.refresh_if_changed() and len(rereads) == 2
+
+
+def test_a_device_list_held_by_the_speaker_is_reread_at_the_next_try(tmp_path):
+    answers = [False, True]
+    devices = DeviceList(tmp_path / "no sound card", every=0.0, reread=lambda: answers.pop(0), clock=lambda: 1.0)
+    assert not devices.refresh_if_changed()
+    assert devices.refresh_if_changed()
 
 
 CONTENT = check_content()

@@ -177,3 +177,21 @@ def test_a_quiet_room_costs_the_verifier_nothing(recognizer):
     for quiet in (hiss, fan):
         result = simulate_samples("quiet room", quiet, recognizer, MATCHER, CONTENT, verifier=never)
         assert result.conversation.heard == []
+
+
+def test_the_mel_model_runs_in_fixed_blocks_with_the_numbers_of_one_whole_pass():
+    """Resizing the mel model to each utterance's length grew memory with every new length; the
+    blocks it runs in now must give exactly what one pass over the whole utterance gives."""
+    from voice.embedding import MEL_BLOCK_SAMPLES, SpeechEmbedding, _invoke
+
+    embedding, whole = SpeechEmbedding(), SpeechEmbedding()
+    rng = np.random.default_rng(5)
+    for length in (100, 12_800, 32_351, 32_353, 64_511, 100_000, 160_159):
+        samples = (rng.standard_normal(length) * 3000).astype(np.float32)
+        padded_audio = np.zeros((1, max(length, 12_800)), dtype=np.float32)
+        padded_audio[0, :length] = samples
+        whole._mel.resize_tensor_input(whole._mel.get_input_details()[0]["index"], padded_audio.shape)
+        whole._mel.allocate_tensors()
+        expected = np.squeeze(_invoke(whole._mel, padded_audio), axis=(0, 1))
+        assert np.array_equal(embedding._melspectrogram(samples), expected), length
+    assert [tuple(detail["shape"]) for detail in embedding._mel.get_input_details()] == [(1, MEL_BLOCK_SAMPLES)]

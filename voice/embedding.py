@@ -23,7 +23,13 @@ WINDOW_FRAMES = 76  # mel frames (10 ms each) per embedding window, as the model
 STEP_FRAMES = 16
 DIMENSIONS = 96
 HOP_SAMPLES = 160  # one mel frame
+FFT_SAMPLES = 512  # one mel frame's window: L samples give (L - 512) // 160 + 1 frames
 MEL_EDGE_FRAMES = 4  # the mel model gives about 3 frames fewer than the audio holds
+# The mel model always runs on blocks of this many frames (2 s): resizing it to each utterance's
+# length kept about 5 KB per new length (600 utterances), and a frame depends only on its own 512
+# samples, so blocks (the last padded with silence, its extra frames dropped) give the same numbers.
+MEL_BLOCK_FRAMES = 200
+MEL_BLOCK_SAMPLES = (MEL_BLOCK_FRAMES - 1) * HOP_SAMPLES + FFT_SAMPLES
 
 
 class SpeechEmbedding:
@@ -44,25 +50,32 @@ class SpeechEmbedding:
                 self._embed.resize_tensor_input(self._embed.get_input_details()[0]["index"],
                                                 (1, WINDOW_FRAMES, 32, 1))
                 self._embed.allocate_tensors()
+                self._mel.resize_tensor_input(self._mel.get_input_details()[0]["index"], (1, MEL_BLOCK_SAMPLES))
+                self._mel.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise BedsideError(f"cannot load the speech embedding in {folder} ({error}); "
                                "reinstall the helper (scripts/setup)") from None
-        self._mel_length = 0
 
     def pooled(self, samples: np.ndarray) -> np.ndarray:
         """Mean and maximum over the utterance's windows; a shorter utterance is padded with
         silence to one window."""
-        minimum = (WINDOW_FRAMES + MEL_EDGE_FRAMES) * HOP_SAMPLES
-        audio = np.zeros((1, max(samples.size, minimum)), dtype=np.float32)
-        audio[0, : samples.size] = samples
-        if audio.shape[1] != self._mel_length:  # reallocating costs more than the model
-            self._mel.resize_tensor_input(self._mel.get_input_details()[0]["index"], audio.shape)
-            self._mel.allocate_tensors()
-            self._mel_length = audio.shape[1]
-        mel = np.squeeze(_invoke(self._mel, audio), axis=(0, 1)) / 10.0 + 2.0  # openWakeWord's scaling
+        mel = self._melspectrogram(samples) / 10.0 + 2.0  # openWakeWord's scaling
         embedded = np.stack([_invoke(self._embed, mel[None, start : start + WINDOW_FRAMES, :, None]).reshape(DIMENSIONS)
                              for start in range(0, mel.shape[0] - WINDOW_FRAMES + 1, STEP_FRAMES)])
         return np.concatenate([embedded.mean(axis=0), embedded.max(axis=0)])
+
+    def _melspectrogram(self, samples: np.ndarray) -> np.ndarray:
+        """(frames, 32) mel features, as the model gives for the whole utterance at once; one
+        shorter than a window is padded with silence to one window."""
+        length = max(samples.size, (WINDOW_FRAMES + MEL_EDGE_FRAMES) * HOP_SAMPLES)
+        frames = (length - FFT_SAMPLES) // HOP_SAMPLES + 1
+        blocks = -(-frames // MEL_BLOCK_FRAMES)
+        audio = np.zeros((blocks - 1) * MEL_BLOCK_FRAMES * HOP_SAMPLES + MEL_BLOCK_SAMPLES, dtype=np.float32)
+        used = min(samples.size, audio.size)  # past the last whole frame: never heard by the model
+        audio[:used] = samples[:used]
+        mel = [np.squeeze(_invoke(self._mel, audio[None, start : start + MEL_BLOCK_SAMPLES]), axis=(0, 1))
+               for start in range(0, blocks * MEL_BLOCK_FRAMES * HOP_SAMPLES, MEL_BLOCK_FRAMES * HOP_SAMPLES)]
+        return np.concatenate(mel)[:frames]
 
 
 def _invoke(interpreter, data: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from voice.alerting import AlertService
-from voice.audio import Device, MicrophoneSource, refresh_devices
+from voice.audio import Device, DeviceList, MicrophoneSource
 from voice.clock import SystemClock
 from voice.content import Content
 from voice.dialogue import AdjustVoice, Dialogue
@@ -162,6 +162,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
     else:
         mark_running()
     microphone = MicrophoneSource(input_device, read_timeout=0.5)
+    devices = DeviceList()
     missing_logged = False
     missing_since: Optional[float] = None
     frames: Optional[Iterator[Optional[bytes]]] = None
@@ -199,7 +200,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                     missing_since = float("inf")  # once per time it goes missing
                 conversation.tick()
                 stop.wait(RETRY_SECONDS)
-                refresh_devices()
+                devices.refresh_if_changed()
     finally:
         log.info("stopping")
         watchdog.stopping()
