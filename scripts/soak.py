@@ -136,7 +136,7 @@ class Night:
         """Say a request; the seconds from its end to the first sound of the answer, or None."""
         self.speaker.wait_for_quiet(QUIET_BEFORE_REQUEST, timeout=ANSWER_SECONDS)
         # Each recording's clock is tied to the wall clock anew for every request: under load a
-        # recording loses samples, and ties made when it started drifted by a second an hour.
+        # recording can lose samples, and a tie made when it started would carry that error on.
         speaker_started, microphone_started = recording_start(self.speaker), recording_start(self.microphone)
         since, heard_from = self.speaker.seconds(), self.microphone.seconds()
         self.play(wav)
