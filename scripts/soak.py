@@ -34,8 +34,9 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -60,11 +61,31 @@ SENTENCES = ["The weather is lovely this morning.", "Can you pass me the salt, p
              "We should leave early to catch the train.", "I think the garden needs watering again."]
 
 
-def vm_rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> Dict[str, float]:
+    """VmRSS and its parts: RssAnon (the heap: what a leak grows) and RssFile (pages of mapped
+    libraries and models, bounded by their files' sizes), in MB."""
+    fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
+@dataclass
+class Sample:
+    seconds: float  # since the soak started
+    memory: Dict[str, float]  # memory_mb
+    cpu_s: float
+
+
+def slope_mb_per_hour(samples: List[Sample], field: str) -> Optional[float]:
+    """A least-squares slope over the samples after the first WARM_UP of the run."""
+    settled = [entry for entry in samples if entry.seconds >= WARM_UP * samples[-1].seconds] if samples else []
+    if len(settled) < 3:
+        return None
+    hours = [entry.seconds / 3600 for entry in settled]
+    return round(float(np.polyfit(hours, [entry.memory[field] for entry in settled], 1)[0]), 2)
 
 
 class Night:
@@ -177,12 +198,12 @@ class Night:
 
 
 def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY,
-         faults: bool = True) -> Dict[str, object]:
+         faults: Sequence[str] = tuple(FAULTS)) -> Dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="bedside-soak-"))
     night = Night(folder, corpus)
     pid = night.helper.process.pid
     rng = random.Random(20261122)
-    samples: List[tuple] = []  # (seconds since start, RSS MB, CPU s)
+    samples: List[Sample] = []
     started = time.monotonic()
     deadline = started + minutes * 60
     next_sample = started
@@ -190,12 +211,12 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
     answered_after_fault: Dict[str, List[Optional[float]]] = {kind: [] for kind in FAULTS}
     counts = {"requests": 0, "answered": 0}
     unanswered_outside_faults = 0
-    kinds = [kind for kind in FAULTS if faults and (kind != "disk_full" or night.disk is not None)]
+    kinds = [kind for kind in faults if kind != "disk_full" or night.disk is not None]
 
     def sample() -> None:
         nonlocal next_sample
         if time.monotonic() >= next_sample and night.helper.process.poll() is None:
-            samples.append((time.monotonic() - started, vm_rss_mb(pid), cpu_seconds(pid)))
+            samples.append(Sample(time.monotonic() - started, memory_mb(pid), cpu_seconds(pid)))
             next_sample += 10.0
 
     def request(timeout: float = ANSWER_SECONDS) -> Optional[float]:
@@ -257,10 +278,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         crashed = night.helper.process.poll() is not None
         night.close()
     lines = night.helper.lines()
-    settled = [entry for entry in samples if entry[0] >= WARM_UP * samples[-1][0]] if samples else []
-    slope = (float(np.polyfit([entry[0] / 3600 for entry in settled], [entry[1] for entry in settled], 1)[0])
-             if len(settled) >= 3 else None)
-    cpu = ((samples[-1][2] - samples[0][2]) / max((samples[-1][0] - samples[0][0]) / 60, 1e-9)
+    cpu = ((samples[-1].cpu_s - samples[0].cpu_s) / max((samples[-1].seconds - samples[0].seconds) / 60, 1e-9)
            if len(samples) >= 2 else None)
     result = {
         "minutes": round((time.monotonic() - started) / 60, 1),
@@ -269,10 +287,14 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         "unanswered_outside_faults": unanswered_outside_faults,
         "answered_after_fault": answered_after_fault,
         "latency_p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
-        "rss_start_mb": round(samples[0][1], 1) if samples else None,
-        "rss_end_mb": round(samples[-1][1], 1) if samples else None,
-        "rss_slope_mb_per_hour": round(slope, 2) if slope is not None else None,
-        "rss_mb_each_minute": [round(entry[1], 1) for entry in samples[::6]],
+        "rss_start_mb": round(samples[0].memory["VmRSS"], 1) if samples else None,
+        "rss_end_mb": round(samples[-1].memory["VmRSS"], 1) if samples else None,
+        "rss_slope_mb_per_hour": slope_mb_per_hour(samples, "VmRSS"),
+        "rss_anon_slope_mb_per_hour": slope_mb_per_hour(samples, "RssAnon"),
+        "rss_file_slope_mb_per_hour": slope_mb_per_hour(samples, "RssFile"),
+        "rss_mb_each_minute": [round(entry.memory["VmRSS"], 1) for entry in samples[::6]],
+        "rss_anon_mb_each_minute": [round(entry.memory["RssAnon"], 1) for entry in samples[::6]],
+        "rss_file_mb_each_minute": [round(entry.memory["RssFile"], 1) for entry in samples[::6]],
         "cpu_s_per_minute": round(cpu, 2) if cpu is not None else None,
         "error_lines": [line for line in lines if " ERROR " in line or "Traceback" in line],
         "crashed": crashed,
@@ -281,15 +303,26 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
     return result
 
 
+def fault_kinds(text: str) -> List[str]:
+    kinds = [kind for kind in text.split(",") if kind]
+    unknown = sorted(set(kinds) - set(FAULTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown fault {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
+    return kinds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--json", type=Path, help="also write the result here")
     parser.add_argument("--corpus", type=Path, help="real unrelated speech: a folder with manifest.csv")
     parser.add_argument("--request-every", type=float, default=REQUEST_EVERY, help="seconds between requests")
-    parser.add_argument("--no-faults", action="store_true", help="a quiet night: requests only")
+    parser.add_argument("--faults", type=fault_kinds, default=FAULTS,
+                        help=f"the fault kinds, in turn, comma-separated (default: {','.join(FAULTS)})")
+    parser.add_argument("--no-faults", action="store_const", const=[], dest="faults",
+                        help="a quiet night: requests only")
     args = parser.parse_args()
-    result = soak(args.minutes, args.corpus, args.request_every, faults=not args.no_faults)
+    result = soak(args.minutes, args.corpus, args.request_every, faults=args.faults)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

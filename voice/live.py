@@ -27,6 +27,7 @@ from voice.errors import BedsideError
 from voice.history import HistoryError, HistoryRecorder, NightLog
 from voice.homeassistant import NIGHTS_DAYS
 from voice.intents import IntentMatcher
+from voice.memory import MemoryTrimmer
 from voice.paths import data_home
 from voice.pipeline import Conversation
 from voice.recognizer import Recognizer
@@ -167,6 +168,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
     missing_since: Optional[float] = None
     frames: Optional[Iterator[Optional[bytes]]] = None
     watchdog = Watchdog()
+    trimmer = MemoryTrimmer()
     log.info("listening; say \"cramp\" when you need me")
     watchdog.ready()
     try:
@@ -188,6 +190,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                         conversation.feed(frame)
                     if alerts is not None and alerts.told():
                         conversation.told(alerts.settings.name)
+                    trimmer.after(conversation.utterances)
             except BedsideError as error:
                 if not missing_logged:
                     log.error("%s; retrying every %.0f s", error, RETRY_SECONDS)
