@@ -1,6 +1,6 @@
 """Soak test: ``bedside listen`` for a scripted night on a private PulseAudio server, with faults.
 
-    scripts/soak [--minutes N] [--json OUT] [--corpus ../shared/corpus]
+    scripts/soak [--minutes N] [--json OUT] [--corpus ../shared/corpus] [--faults KIND,...|--no-faults]
 
 The helper runs as a user runs it (the ``bedside`` of ``.venv``) on a virtual microphone and
 speaker. Into the microphone goes a night: quiet room noise all along, unrelated speech (the
@@ -17,7 +17,9 @@ Each request counts as answered when the speaker sounds within ANSWER_SECONDS. A
 a request is said (PROBE_EVERY seconds after the last one's wait) until one is answered:
 ``answered_after_fault`` gives, per fault, the seconds from the fault's end to that answer (null:
 none within PROBE_FOR). Memory and CPU are read from /proc every 10 s (``rss_mb_each_minute``
-keeps every sixth reading). ``latency_p50_s`` is rough (two recordings' clocks, tied to the wall
+keeps every sixth reading): VmRSS, and apart its RssAnon (the heap, where a leak or memory held
+back by the allocator shows) and RssFile (pages of the libraries and models, bounded by their
+files). ``latency_p50_s`` is rough (two recordings' clocks, tied to the wall
 clock at each request to a few tenths of a second); scripts/bench_live.py measures latency.
 Prints the JSON; exit code 1 if the helper crashed or a request outside a fault went unanswered.
 """

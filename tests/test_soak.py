@@ -38,6 +38,6 @@ def test_a_short_soak_answers_every_request_and_recovers_from_each_fault(tmp_pat
     # A rough figure (two recordings' clocks, tied to the wall clock at each request to a few
     # tenths of a second; scripts/bench_live.py measures latency properly): answered promptly.
     assert result["latency_p50_s"] is not None and 0 < result["latency_p50_s"] < 3, json.dumps(result)
-    assert len(result["rss_mb_each_minute"]) >= 2, json.dumps(result)
+    assert len(result["rss_mb_each_minute"]) >= 2 and len(result["rss_anon_mb_each_minute"]) >= 2, json.dumps(result)
     assert not any("Traceback" in line for line in result["error_lines"]), json.dumps(result)
     assert run.returncode == 0, run.stderr[-2000:]
