@@ -90,6 +90,16 @@ def slope_mb_per_hour(samples: List[Sample], field: str) -> Optional[float]:
     return round(float(np.polyfit(hours, [entry.memory[field] for entry in settled], 1)[0]), 2)
 
 
+def medians_by_quarter(samples: List[Sample], field: str) -> List[float]:
+    """The median of each quarter of the run: a lasting step shows, a passing peak does not."""
+    if len(samples) < 4:
+        return []
+    end = samples[-1].seconds
+    return [round(float(np.median([entry.memory[field] for entry in samples
+                                   if quarter * end / 4 <= entry.seconds <= (quarter + 1) * end / 4])), 1)
+            for quarter in range(4)]
+
+
 class Night:
     """The helper, its sound server, and what is played into its microphone."""
 
@@ -294,6 +304,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         "rss_slope_mb_per_hour": slope_mb_per_hour(samples, "VmRSS"),
         "rss_anon_slope_mb_per_hour": slope_mb_per_hour(samples, "RssAnon"),
         "rss_file_slope_mb_per_hour": slope_mb_per_hour(samples, "RssFile"),
+        "rss_anon_mb_median_by_quarter": medians_by_quarter(samples, "RssAnon"),
         "rss_mb_each_minute": [round(entry.memory["VmRSS"], 1) for entry in samples[::6]],
         "rss_anon_mb_each_minute": [round(entry.memory["RssAnon"], 1) for entry in samples[::6]],
         "rss_file_mb_each_minute": [round(entry.memory["RssFile"], 1) for entry in samples[::6]],
