@@ -43,11 +43,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
-def peak_rss_mb(pid: int) -> float:
+def status_mb(pid: int, names: Tuple[str, ...]) -> Dict[str, float]:
+    """Memory figures from /proc/PID/status (VmHWM, VmRSS, RssAnon, RssFile, ...), in MB."""
+    found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in names:
+            found[name] = int(value.split()[0]) / 1024
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    return status_mb(pid, ("VmHWM",)).get("VmHWM", float("nan"))
 
 
 def sox(*args: str) -> None:

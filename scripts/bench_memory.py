@@ -17,6 +17,7 @@ import argparse
 import ctypes
 import gc
 import json
+import os
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_live import speak  # noqa: E402
+from bench_live import speak, status_mb  # noqa: E402
 from voice.audio import FRAME_SECONDS, read_audio_file, split_frames  # noqa: E402
 from voice.clock import VirtualClock  # noqa: E402
 from voice.content import check_content  # noqa: E402
@@ -51,9 +52,8 @@ def memory() -> Dict[str, float]:
     mallinfo2 = ctypes.CDLL(None).mallinfo2  # glibc 2.33 and later
     mallinfo2.restype = MallInfo2
     info = mallinfo2()
-    anon = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
-                if line.startswith("RssAnon:"))
-    return {"rss_anon_mb": round(anon / 1024, 1), "in_use_mb": round((info.uordblks + info.hblkhd) / 2**20, 2),
+    anon = status_mb(os.getpid(), ("RssAnon",))["RssAnon"]
+    return {"rss_anon_mb": round(anon, 1), "in_use_mb": round((info.uordblks + info.hblkhd) / 2**20, 2),
             "kept_free_mb": round(info.fordblks / 2**20, 2)}
 
 

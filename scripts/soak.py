@@ -44,7 +44,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_live import cpu_seconds, recording_start, sox, speak  # noqa: E402
+from bench_live import cpu_seconds, recording_start, sox, speak, status_mb  # noqa: E402
 from disk import CannotMount, fill, mount_tiny_disk, unmount  # noqa: E402
 from pulse import MIC, RATE, Helper, PulseServer  # noqa: E402
 
@@ -66,12 +66,7 @@ SENTENCES = ["The weather is lovely this morning.", "Can you pass me the salt, p
 def memory_mb(pid: int) -> Dict[str, float]:
     """VmRSS and its parts: RssAnon (the heap: what a leak grows) and RssFile (pages of mapped
     libraries and models, bounded by their files' sizes), in MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "RssAnon", "RssFile"):
-            fields[name] = int(value.split()[0]) / 1024
-    return fields
+    return status_mb(pid, ("VmRSS", "RssAnon", "RssFile"))
 
 
 @dataclass
