@@ -43,3 +43,13 @@ def test_a_broken_content_file_is_named_with_its_line(tmp_path):
     result = doctor(tmp_path, "--config", str(config))
     assert f"✗ content: {content}:2: YAML syntax error" in result.stdout
     assert "✗ engine: not checked: the content file has problems" in result.stdout
+
+
+def test_a_voice_espeak_ng_does_not_have_is_named_with_how_to_choose_one(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("voice: xx-yy\n")
+    result = doctor(tmp_path, "--config", str(config))
+    lines = result.stdout.splitlines()
+    voice = next(index for index, line in enumerate(lines) if line.startswith("✗ voice: "))
+    assert "espeak-ng has no voice 'xx-yy'" in lines[voice]
+    assert lines[voice + 1] == "    fix: choose a voice from 'espeak-ng --voices' (voice in the config), or remove it"

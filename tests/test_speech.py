@@ -1,13 +1,23 @@
-"""Speech synthesis: a sound file that pyttsx3's callback thread writes late is still read."""
+"""Speech synthesis: late sound files are still read, and each sentence keeps the voice, speed and
+volume asked for (pyttsx3 alone can lose them)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from voice.speech import RECENT_SENTENCES, Synthesizer, _read_once_written, write_wav
+from voice.errors import BedsideError
+from voice.espeak import Espeak, EspeakSettings
+from voice.speech import RECENT_SENTENCES, Synthesizer, VoiceSettings, _read_once_written, write_wav
+
+BENCH_SPEECH = Path(__file__).resolve().parent.parent / "scripts" / "bench_speech.py"
 
 
 def test_a_file_written_after_the_engine_returned_is_awaited(tmp_path):
@@ -40,3 +50,48 @@ def test_a_sentence_said_again_is_not_synthesized_again_and_few_are_kept():
     for count in range(RECENT_SENTENCES + 5):
         synthesizer.synthesize(f"Step {count}.")
     assert len(synthesizer._recent) == RECENT_SENTENCES
+
+
+
+def _keep_espeak_ng_busy():
+    """Start a long synthesis straight in espeak-ng, as a sentence still being made would."""
+    from pyttsx3.drivers import _espeak
+
+    _espeak.Synth(("Breathe in slowly, and out. " * 60).encode(), flags=_espeak.CHARS_UTF8)
+    assert _espeak.IsPlaying()
+
+
+def test_slower_asked_while_espeak_ng_is_busy_comes_out_slower_in_the_chosen_voice():
+    synthesizer = Synthesizer(VoiceSettings(voice="en+f3"))
+    first = synthesizer.synthesize("Let the foot rest.")
+    _keep_espeak_ng_busy()  # the new speed waits behind it in espeak-ng's queue
+    synthesizer.adjust(rate_factor=0.7)
+    slower = synthesizer.synthesize("Let the foot rest.")
+    assert slower.size > first.size * 1.25  # 140 -> 98 words a minute: about 1.4 times as long
+
+
+def test_each_sentence_is_at_the_night_speed_and_volume_whatever_espeak_ng_held():
+    quiet = Synthesizer(VoiceSettings(words_per_minute=140, volume=0.6))
+    loud = Synthesizer(VoiceSettings(words_per_minute=140, volume=1.0))
+    loud_samples = loud.synthesize("Let the foot rest.")
+    espeak = Espeak.of_pyttsx3()
+    espeak.use(EspeakSettings(words_per_minute=200, volume_percent=100))  # pyttsx3's defaults, as a new engine sets
+    quiet_samples = quiet.synthesize("Let the foot rest.")
+    assert abs(quiet_samples.size - loud_samples.size) < 400
+    assert 0.5 < np.abs(quiet_samples).max() / np.abs(loud_samples).max() < 0.7
+
+
+def test_a_voice_espeak_ng_lacks_is_a_clear_error_before_anything_is_said():
+    with pytest.raises(BedsideError, match="no voice 'xx-yy'.*espeak-ng --voices"):
+        Synthesizer(VoiceSettings(voice="xx-yy"))
+    for voice in ["en+f3", "en-gb"]:  # a voice's name, or a language, as the espeak-ng command takes them
+        assert Synthesizer(VoiceSettings(voice=voice)).synthesize("Good.").size > 4000
+
+
+def test_sentences_around_slower_louder_and_quieter_come_out_as_the_espeak_ng_command_renders_them(tmp_path):
+    out = tmp_path / "speech.json"
+    subprocess.run([sys.executable, str(BENCH_SPEECH), "--sentences", "25", "--busy", "1", "--json", str(out)],
+                   check=True, capture_output=True, timeout=300)
+    result = json.loads(out.read_text())
+    assert result["not_as_asked"] == [] and result["as_asked"] == 25
+    assert result["stalls_over_1s"] == 0

@@ -92,7 +92,7 @@ class Config:
     output_device: Device = _setting(None, _device, "speaker name or index (see 'bedside devices')")
     rate: float = _setting(float(NIGHT_WORDS_PER_MINUTE), _number(60, 300), "speaking rate in words per minute")
     volume: float = _setting(NIGHT_VOLUME, _number(0.1, 1.0), "speaking volume, 0.1 to 1.0")
-    voice: Optional[str] = _setting(None, _text, "espeak-ng voice, e.g. en-us or en-gb+f3")
+    voice: Optional[str] = _setting(None, _text, "espeak-ng voice, e.g. en-us or en+f3")
     log_file: Optional[str] = _setting(None, _path, "also append the event log to this file")
     keep_audio: Optional[str] = _setting(None, _path,
                                          "keep every heard utterance as a WAV in this folder (off by default)")

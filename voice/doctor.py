@@ -167,15 +167,18 @@ def check_speaker(config: Config) -> Check:
 
 
 def check_voice(config: Config) -> Check:
+    from voice.espeak import UnknownVoice
     from voice.speech import Synthesizer, VoiceSettings
 
+    choose_a_voice = "choose a voice from 'espeak-ng --voices' (voice in the config), or remove it"
     try:
         samples = Synthesizer(VoiceSettings(config.rate, config.volume, config.voice)).synthesize("Hello.")
+    except UnknownVoice as error:
+        return Check("voice", False, str(error), choose_a_voice)
     except BedsideError as error:
         return Check("voice", False, str(error), "sudo apt-get install espeak-ng")
     if samples.size == 0 or not np.any(samples):
-        return Check("voice", False, f"the voice {config.voice or '(default)'} produced no sound",
-                     "choose a voice from 'espeak-ng --voices' (voice in the config), or remove it")
+        return Check("voice", False, f"the voice {config.voice or '(default)'} produced no sound", choose_a_voice)
     return Check("voice", True, f"{config.voice or 'default espeak-ng voice'}, {config.rate:g} words a minute, "
                  f"volume {config.volume:g}")
 

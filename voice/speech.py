@@ -23,6 +23,7 @@ import numpy as np
 
 from voice.audio import PORTAUDIO_LOCK, SAMPLE_RATE, read_audio_file, threads_without_signals
 from voice.errors import BedsideError
+from voice.espeak import Espeak, EspeakSettings
 
 log = logging.getLogger("bedside")
 
@@ -38,7 +39,7 @@ RECENT_SENTENCES = 48
 class VoiceSettings:
     words_per_minute: float = NIGHT_WORDS_PER_MINUTE
     volume: float = NIGHT_VOLUME  # 0.0 - 1.0
-    voice: Optional[str] = None  # an espeak-ng voice such as "en-us" or "en-gb+f3"
+    voice: Optional[str] = None  # an espeak-ng voice such as "en-us" or "en+f3"
 
 
 class Synthesizer:
@@ -54,40 +55,47 @@ class Synthesizer:
             raise BedsideError(
                 f"text-to-speech is not available ({error}); install espeak-ng: sudo apt-get install espeak-ng"
             ) from None
+        self._espeak = Espeak.of_pyttsx3()
         self._recent: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
-        self.apply()
-
-    def apply(self) -> None:
-        """Push the current settings (after "slower", "louder", ...) into the engine."""
-        self._engine.setProperty("rate", int(self.settings.words_per_minute))
-        self._engine.setProperty("volume", min(1.0, max(0.1, self.settings.volume)))
-        if self.settings.voice:
-            self._engine.setProperty("voice", self.settings.voice)
+        self._take(self._wanted())  # a voice espeak-ng lacks is reported now, not at the first sentence
 
     def adjust(self, rate_factor: float = 1.0, volume_change: float = 0.0) -> None:
-        """Apply a "slower" / "louder" / "quieter" request."""
+        """Apply a "slower" / "louder" / "quieter" request from the next sentence on."""
         self.settings.words_per_minute *= rate_factor
         self.settings.volume += volume_change
-        self.apply()
 
-    def _shortest_samples(self, text: str) -> int:
-        """Less than this is a cut-off file: a third of the words' time at the speaking rate."""
-        return int(len(text.split()) * 60.0 / self.settings.words_per_minute / 3 * SAMPLE_RATE)
+    def _wanted(self) -> EspeakSettings:
+        volume = min(1.0, max(0.1, self.settings.volume))
+        return EspeakSettings(int(self.settings.words_per_minute), int(round(volume * 100, 2)), self.settings.voice)
+
+    def _take(self, wanted: EspeakSettings) -> None:
+        if self._espeak is None:  # pyttsx3 with another engine than espeak-ng
+            self._engine.setProperty("rate", wanted.words_per_minute)
+            self._engine.setProperty("volume", wanted.volume_percent / 100)
+            if wanted.voice:
+                self._engine.setProperty("voice", wanted.voice)
+        elif not self._espeak.use(wanted):
+            log.warning("espeak-ng has not taken %d words a minute at volume %d%% yet; speaking anyway",
+                        wanted.words_per_minute, wanted.volume_percent)
 
     def synthesize(self, text: str) -> np.ndarray:
         """The sentence's samples (read-only: they may be handed out again)."""
-        key = (text, self.settings.words_per_minute, self.settings.volume, self.settings.voice)
+        wanted = self._wanted()  # once: "slower" may change the settings from another thread meanwhile
+        key = (text, wanted)
         if key in self._recent:
             self._recent.move_to_end(key)
             return self._recent[key]
-        samples = self._synthesize(text)
+        self._take(wanted)
+        samples = self._synthesize(text, wanted.words_per_minute)
         samples.flags.writeable = False
         self._recent[key] = samples
         if len(self._recent) > RECENT_SENTENCES:
             self._recent.popitem(last=False)
         return samples
 
-    def _synthesize(self, text: str) -> np.ndarray:
+    def _synthesize(self, text: str, words_per_minute: int) -> np.ndarray:
+        # Less than this is a cut-off file: a third of the words' time at the speaking rate.
+        shortest = int(len(text.split()) * 60.0 / words_per_minute / 3 * SAMPLE_RATE)
         for _ in range(SYNTHESIS_ATTEMPTS):
             handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
             os.close(handle)
@@ -96,7 +104,7 @@ class Synthesizer:
                     self._engine.save_to_file(text, name)
                     self._engine.runAndWait()
                     samples = _read_once_written(Path(name))
-                if samples is not None and samples.size >= self._shortest_samples(text):
+                if samples is not None and samples.size >= shortest:
                     return samples
             finally:
                 Path(name).unlink(missing_ok=True)
