@@ -21,7 +21,8 @@ keeps every sixth reading): VmRSS, and apart its RssAnon (the heap, where a leak
 back by the allocator shows) and RssFile (pages of the libraries and models, bounded by their
 files). ``latency_p50_s`` is rough (two recordings' clocks, tied to the wall
 clock at each request to a few tenths of a second); scripts/bench_live.py measures latency.
-Prints the JSON; exit code 1 if the helper crashed or a request outside a fault went unanswered.
+Prints the JSON; exit code 1 if the helper crashed or a request outside a fault went unanswered
+(what the helper logged while each one went unanswered is in "unanswered_logs").
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ PROBE_FOR = 60.0
 WARM_UP = 0.25  # the memory slope leaves out the first quarter (models and buffers settling)
 QUIET_BEFORE_REQUEST = 1.0  # seconds the speaker is silent before a request is said
 PAD = 0.5  # seconds of silence after each spoken clip (bench_live.speak)
+UNANSWERED_LOG_LINES = 20  # of the helper's log kept for each request left unanswered outside a fault
 FAULTS = ["microphone", "speaker", "sound_server", "disk_full"]
 REQUESTS = [("I have a cramp in my calf", "slt"), ("my calf hurts", "rms"), ("charley horse", "awb"),
             ("oh I have a cramp", "kal16"), ("my leg is cramping", "rms")]
@@ -218,6 +220,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
     answered_after_fault: Dict[str, List[Optional[float]]] = {kind: [] for kind in FAULTS}
     counts = {"requests": 0, "answered": 0}
     unanswered_outside_faults = 0
+    unanswered_logs: List[List[str]] = []  # what the helper logged while each of them went unanswered
     kinds = [kind for kind in faults if kind != "disk_full" or night.disk is not None]
 
     def sample() -> None:
@@ -252,8 +255,10 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 night.play(rng.choice(night.background))
                 sample()
                 time.sleep(rng.uniform(0.5, 2.0))
+            logged_before = len(night.helper.lines())
             if request() is None:
                 unanswered_outside_faults += 1
+                unanswered_logs.append(night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES])
                 night.end_episode()
                 continue
             if not kinds:
@@ -292,6 +297,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         "requests": counts["requests"],
         "answered": counts["answered"],
         "unanswered_outside_faults": unanswered_outside_faults,
+        "unanswered_logs": unanswered_logs,
         "answered_after_fault": answered_after_fault,
         "latency_p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         "rss_start_mb": round(samples[0].memory["VmRSS"], 1) if samples else None,
