@@ -85,18 +85,18 @@ class Synthesizer:
         if key in self._recent:
             self._recent.move_to_end(key)
             return self._recent[key]
-        self._take(wanted)
-        samples = self._synthesize(text, wanted.words_per_minute)
+        samples = self._synthesize(text, wanted)
         samples.flags.writeable = False
         self._recent[key] = samples
         if len(self._recent) > RECENT_SENTENCES:
             self._recent.popitem(last=False)
         return samples
 
-    def _synthesize(self, text: str, words_per_minute: int) -> np.ndarray:
+    def _synthesize(self, text: str, wanted: EspeakSettings) -> np.ndarray:
         # Less than this is a cut-off file: a third of the words' time at the speaking rate.
-        shortest = int(len(text.split()) * 60.0 / words_per_minute / 3 * SAMPLE_RATE)
+        shortest = int(len(text.split()) * 60.0 / wanted.words_per_minute / 3 * SAMPLE_RATE)
         for _ in range(SYNTHESIS_ATTEMPTS):
+            self._take(wanted)  # again before a second try: the first may have left espeak-ng busy
             handle, name = tempfile.mkstemp(suffix=".wav", prefix="bedside-say-")
             os.close(handle)
             try:
