@@ -14,7 +14,7 @@ import ctypes
 import sys
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from voice.errors import BedsideError
 
@@ -84,15 +84,17 @@ class Espeak:
             raise UnknownVoice(f"espeak-ng has no voice {settings.voice!r}; list them with: espeak-ng --voices "
                                "(and set voice: in the config file)")
         wanted = (settings.words_per_minute, settings.volume_percent)
+        set_again_at = 0.0  # each try sets them again, in case something cancelled them meanwhile
         # Read back, not remembered: another pyttsx3 engine in the process may have changed them.
-        while self._current(RATE, VOLUME) != wanted:
-            if time.monotonic() >= deadline:
+        while self._rate_and_volume() != wanted:
+            now = time.monotonic()
+            if now >= deadline:
                 return False
-            self._set_parameter(RATE, settings.words_per_minute, 0)
-            self._set_parameter(VOLUME, settings.volume_percent, 0)
-            tried_until = min(deadline, time.monotonic() + 0.2)
-            while self._current(RATE, VOLUME) != wanted and time.monotonic() < tried_until:
-                time.sleep(0.002)
+            if now >= set_again_at:
+                self._set_parameter(RATE, settings.words_per_minute, 0)
+                self._set_parameter(VOLUME, settings.volume_percent, 0)
+                set_again_at = now + 0.2
+            time.sleep(0.002)
         return True
 
     def _choose_voice(self, voice: str) -> bool:
@@ -102,5 +104,5 @@ class Espeak:
             return True
         return self._set_voice_by_properties(ctypes.byref(_VoiceSpec(languages=encoded))) == EE_OK
 
-    def _current(self, *parameters: int) -> tuple:
-        return tuple(self._get_parameter(parameter, CURRENT) for parameter in parameters)
+    def _rate_and_volume(self) -> Tuple[int, int]:
+        return self._get_parameter(RATE, CURRENT), self._get_parameter(VOLUME, CURRENT)
