@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence, Union
 
+import numpy as np
 import pytest
 
 Segment = Union[str, float]  # text to speak, or seconds of silence
@@ -59,3 +60,18 @@ def recordings(tmp_path_factory) -> Callable[..., Path]:
 def run_bedside(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "voice", *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def damaged_copy(weights: Path, out: Path, damage: str) -> Path:
+    """``weights`` (an .npz) as ``out``, damaged: "missing", "garbage", "truncated", or "wrong
+    shape" (its ``mean`` cut short, so the layers no longer fit)."""
+    if damage == "garbage":
+        out.write_bytes(b"not a zip file at all")
+    elif damage == "truncated":
+        out.write_bytes(weights.read_bytes()[:400])
+    elif damage == "wrong shape":
+        with np.load(weights) as data:
+            arrays = {name: data[name] for name in data.files}
+        arrays["mean"] = arrays["mean"][:3]
+        np.savez(out, **arrays)
+    return out

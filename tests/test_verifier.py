@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_bedside
+from conftest import damaged_copy, run_bedside
 from voice.audio import SAMPLE_RATE, read_audio_file
 from voice.benchset import brown_noise, padded
 from voice.clock import VirtualClock
@@ -54,16 +54,7 @@ def test_the_shipped_verifier_scores_a_request_above_ordinary_speech(recordings,
 
 @pytest.mark.parametrize("damage", ["missing", "garbage", "truncated", "wrong shape"])
 def test_broken_weights_are_one_line_and_the_helper_runs_without_them(recordings, tmp_path, damage):
-    weights = tmp_path / "verifier.npz"
-    if damage == "garbage":
-        weights.write_bytes(b"not a zip file at all")
-    elif damage == "truncated":
-        weights.write_bytes(WEIGHTS.read_bytes()[:400])
-    elif damage == "wrong shape":
-        with np.load(WEIGHTS) as data:
-            arrays = {name: data[name] for name in data.files}
-        arrays["mean"] = arrays["mean"][:3]
-        np.savez(weights, **arrays)
+    weights = damaged_copy(WEIGHTS, tmp_path / "verifier.npz", damage)
     result = run_bedside("simulate", "--json", "--engine", "pocketsphinx", "--verifier-weights", str(weights),
                          str(recordings([REQUEST])))
     assert result.returncode == 0, result.stderr
@@ -95,7 +86,7 @@ TABLE = [  # recognizer, verifier, what a cramp request gets, what a red flag ge
     ("sure", "no", None, "doubtful"),
     ("doubtful", "yes", "doubtful", "doubtful"),
     ("doubtful", "unsure", None, "doubtful"),
-    ("doubtful", "no", None, "doubtful"),
+    ("doubtful", "no", None, None),  # both find it unlikely: the one red flag let go
 ]
 
 
@@ -147,10 +138,12 @@ def test_a_sure_request_the_verifier_doubts_is_asked_about():
     assert _said_kinds(conversation) == ["question"]
 
 
-def test_a_doubtful_red_flag_the_verifier_rejects_is_still_asked_about():
-    conversation = night(0.05, [("my calf is swollen and red", -5.0)])
-    assert _said_kinds(conversation) == ["question"]
-    assert conversation.heard[0].certainty == "doubtful"
+def test_a_red_flag_is_asked_about_unless_both_opinions_find_it_unlikely():
+    assert _said_kinds(night(0.05, [("my calf is swollen and red", -1.0)])) == ["question"]  # recognizer sure
+    assert _said_kinds(night(0.5, [("my calf is swollen and red", -5.0)])) == ["question"]  # verifier unsure
+    doubted = night(0.05, [("my calf is swollen and red", -5.0)])
+    assert _said_kinds(doubted) == []
+    assert (doubted.heard[0].intent, doubted.heard[0].certainty) == ("red_flag", None)
 
 
 def test_mid_conversation_commands_skip_the_verifier():

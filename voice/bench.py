@@ -17,15 +17,21 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 from voice.audio import SAMPLE_RATE
-from voice.benchset import (COMMANDS, DISTANT, FORMANT, RED_FLAGS, SNRS_DB, TRIGGERS, VOICES, Clip, ClipSynthesizer,
-                            brown_noise, continuous_stream, negative_clips, noises, spoken_clips)
+from voice.benchreal import RealRecordings, RealReport, bench_real, first_words, make_real_recordings
+from voice.benchset import (COMMANDS, DISTANT, FORMANT, OWN_VOICE, RED_FLAGS, REAL_NOISE, REAL_NOISE_PREFIX, SNRS_DB,
+                            TRIGGERS, VOICES, Clip, ClipSynthesizer, brown_noise, continuous_stream, negative_clips,
+                            noises, spoken_clips)
+from voice.clock import VirtualClock
+from voice.command_model import WEIGHTS as COMMAND_WEIGHTS
+from voice.command_model import CommandModel, load_command_model
 from voice.content import Content
 from voice.decision import Gates, Opinion, gates_for
-from voice.dialogue import VOCABULARIES
+from voice.dialogue import VOCABULARIES, Dialogue
+from voice.echo import FarEnd, echo_canceller
 from voice.errors import BedsideError
 from voice.events import EpisodeStarted, Said
 from voice.intents import IntentMatcher, Vocabulary
-from voice.pipeline import MAX_UTTERANCE_SECONDS
+from voice.pipeline import MAX_UTTERANCE_SECONDS, Conversation, Output
 from voice.recognizer import Recognizer, Transcript, WholeUtterance, find_vosk_model, open_recognizer
 from voice.progress import terminal_progress
 from voice.simulate import SimulationResult, activations, simulate_samples
@@ -39,21 +45,32 @@ class Recordings:
     commands: List[Clip]
     negatives: List[Clip]
     stream: np.ndarray
+    real: Optional[RealRecordings] = None  # real people and rooms (``--real``)
 
 
 CONDITIONS = ["clean", DISTANT, *[f"snr{snr}" for snr in SNRS_DB]]
+REAL_NOISE_CONDITIONS = [f"snr{snr}{REAL_NOISE}" for snr in (10, 5)]
 RED_FLAG_INTENTS = ("red_flag", "red_flag_during")
 
 
 def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes: float = 10.0,
-                    conditions: Sequence[str] = CONDITIONS, quick: bool = False) -> Recordings:
-    """``quick``: clean and 10 dB only, one speaker per voice (a smoke run, minutes faster)."""
+                    conditions: Sequence[str] = CONDITIONS, quick: bool = False, real: Optional[Path] = None,
+                    content: Optional[Content] = None) -> Recordings:
+    """``quick``: clean and 10 dB only, one speaker per voice (a smoke run, minutes faster).
+    ``real``: a folder of real people and rooms (benchreal), with ``content`` for what the
+    helper says when someone talks over it."""
     synth = ClipSynthesizer()
     try:
         noise = noises(corpus)
         voices = VOICES[which]
         if quick:
             conditions = [condition for condition in conditions if condition in ("clean", "snr10")]
+        real_recordings = None
+        if real is not None and content is not None:
+            own_voice = synth.speech(first_words(content), OWN_VOICE)
+            real_recordings = make_real_recordings(real, which, own_voice)
+            noise.update({REAL_NOISE_PREFIX + name: samples for name, samples in real_recordings.noise.items()})
+            conditions = [*conditions, *REAL_NOISE_CONDITIONS[: 1 if quick else 2]]
         requests = spoken_clips(synth, [(text, "cramp") for text in TRIGGERS[which]], voices, noise, conditions,
                                 answers=True, more_speakers=not quick)
         red_flags = spoken_clips(synth, [(text, "red_flag") for text in RED_FLAGS[which]], voices, noise,
@@ -62,7 +79,8 @@ def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes:
         negatives = negative_clips(synth, corpus, noise, which, voices)
     finally:
         synth.close()
-    return Recordings(requests, red_flags, commands, negatives, continuous_stream(negatives, stream_minutes))
+    return Recordings(requests, red_flags, commands, negatives, continuous_stream(negatives, stream_minutes),
+                      real_recordings)
 
 
 @dataclass
@@ -73,6 +91,7 @@ class EngineReport:
     missed: List[str] = field(default_factory=list)
     false_triggers: List[str] = field(default_factory=list)
     confused: List[str] = field(default_factory=list)  # a cramp taken for a red flag, or the reverse
+    real: Optional[RealReport] = None
 
 
 def _fraction(hits: int, total: int) -> float:
@@ -156,7 +175,8 @@ class TimedVerifier:
 # What ``without_verifier`` repeats from the run without it.
 WITHOUT_VERIFIER_NUMBERS = ("recall_clean", "recall_snr10", "recall_distant", "red_flag_recall", "red_flag_confusions",
                             "false_wakes_per_hour", "questions_per_hour", "false_trigger_rate_utterances",
-                            "asked_share")
+                            "asked_share", "recall_snr10_real_noise", "real_wakes_per_hour", "real_wakes_per_hour_by_set",
+                            "snoring_wakes")
 
 
 def current_rss_mb() -> float:
@@ -165,9 +185,11 @@ def current_rss_mb() -> float:
 
 
 def bench_with_verifier(engine: str, content: Content, recordings: Recordings, model: Optional[str] = None,
-                        weights: Optional[Path] = WEIGHTS) -> EngineReport:
+                        weights: Optional[Path] = WEIGHTS,
+                        command_weights: Optional[Path] = COMMAND_WEIGHTS) -> EngineReport:
     """The engine with the verifier of ``weights`` (when they load), and the same recordings
-    without it under ``without_verifier``; each utterance is decoded once for both."""
+    without it under ``without_verifier``; each utterance is decoded once for both. The command
+    model of ``command_weights`` (when it loads) hears commands in both."""
     matcher = IntentMatcher(content.intents, content.phrase_rules)
     load_started = time.perf_counter()
     recognizer = MemoRecognizer(open_recognizer(engine, matcher.vocabularies(VOCABULARIES), model))
@@ -183,7 +205,14 @@ def bench_with_verifier(engine: str, content: Content, recordings: Recordings, m
             loaded.score(brown_noise(MAX_UTTERANCE_SECONDS).tobytes(), Transcript("cramp", -3.0, 1.0, -3.0))
             rss_loaded = current_rss_mb() - rss_before
             verifier = TimedVerifier(loaded)
-    report = bench_engine(engine, content, recordings, lambda vocabularies: recognizer, verifier=verifier)
+    commands = None
+    if command_weights is not None:
+        try:
+            commands = load_command_model(command_weights)
+        except BedsideError as error:
+            print(f"bedside: {error}", file=sys.stderr)
+    report = bench_engine(engine, content, recordings, lambda vocabularies: recognizer, verifier=verifier,
+                          commands=commands)
     report.numbers["model_load_s"] = round(model_load, 3)
     if verifier is None:
         return report
@@ -195,7 +224,7 @@ def bench_with_verifier(engine: str, content: Content, recordings: Recordings, m
         "verifier_ms_per_utterance_p95": round(float(np.percentile(seconds, 95)), 1),
         "verifier_rss_mb": round(rss_loaded, 1),
     })
-    without = bench_engine(engine, content, recordings, lambda vocabularies: recognizer)
+    without = bench_engine(engine, content, recordings, lambda vocabularies: recognizer, commands=commands)
     report.numbers["without_verifier"] = {name: without.numbers[name] for name in WITHOUT_VERIFIER_NUMBERS
                                           if name in without.numbers}
     return report
@@ -204,7 +233,7 @@ def bench_with_verifier(engine: str, content: Content, recordings: Recordings, m
 def bench_engine(engine: str, content: Content, recordings: Recordings,
                  recognizer_factory: Optional[Callable[[Dict[str, Vocabulary]], Recognizer]] = None,
                  model: Optional[str] = None, gates: Optional[Gates] = None,
-                 verifier: Optional[Verifier] = None) -> EngineReport:
+                 verifier: Optional[Verifier] = None, commands: Optional[CommandModel] = None) -> EngineReport:
     matcher = IntentMatcher(content.intents, content.phrase_rules)
     vocabularies = matcher.vocabularies(VOCABULARIES)
     load_started = time.perf_counter()
@@ -219,18 +248,28 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
     show_progress = terminal_progress(engine)
     total = sum(len(clips) for clips in (recordings.requests, recordings.red_flags, recordings.commands,
                                          recordings.negatives)) + 2
+    if recordings.real is not None:
+        total += len(recordings.real.streams) + 2 * len(recordings.real.commands)
     done = 0
 
-    def run(clip: Clip, first_heard: Optional[str] = None) -> SimulationResult:
+    def simulated(name: str, samples: np.ndarray, first_heard: Optional[str] = None, first_doubtful: bool = False,
+                  answer: Optional[Callable[[str], Optional[np.ndarray]]] = None) -> SimulationResult:
         nonlocal audio_seconds, processing_seconds, utterances, done
-        result = simulate_samples(clip.name, clip.samples, recognizer, matcher, content, first_heard=first_heard,
-                                  gates=gates, answer=clip.answer, verifier=verifier)
+        result = simulate_samples(name, samples, recognizer, matcher, content, first_heard=first_heard, gates=gates,
+                                  answer=answer, verifier=verifier, first_doubtful=first_doubtful, commands=commands)
         audio_seconds += result.audio_seconds
         processing_seconds += result.processing_seconds
         utterances += result.utterances
         done += 1
         show_progress(done, total)
         return result
+
+    def run(clip: Clip, first_heard: Optional[str] = None) -> SimulationResult:
+        return simulated(clip.name, clip.samples, first_heard, answer=clip.answer)
+
+    def converse(clock: VirtualClock, output: Output, far_end: FarEnd) -> Conversation:
+        return Conversation(recognizer, matcher, Dialogue(content, clock), clock, output, gates=gates, verifier=verifier,
+                            commands=commands, echo=echo_canceller(far_end))
 
     recall: Dict[str, List[bool]] = {}
     by_voice: Dict[str, List[bool]] = {}
@@ -283,11 +322,12 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
             false_triggers.append(f"{clip.name}: {answered[0].text!r} -> {answered[0].intent} "
                                   f"({answered[0].confidence})")
     stream = simulate_samples("continuous negatives", recordings.stream, recognizer, matcher, content, gates=gates,
-                              verifier=verifier)
+                              verifier=verifier, commands=commands)
     stream_wakes = activations(stream.conversation)
     stream_questions = activations(stream.conversation, questions=True)
     done += 1
     stream_hours = recordings.stream.size / SAMPLE_RATE / 3600
+    real = bench_real(recordings.real, simulated, converse) if recordings.real is not None else None
     idle_cpu = _idle_cpu(recognizer, matcher, content, gates, verifier)
     done += 1
     show_progress(done, total)
@@ -315,11 +355,12 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
         "continuous_negative_minutes": round(stream_hours * 60, 1),
         "continuous_false_triggers": len(stream_wakes),
         "continuous_questions": len(stream_questions),
+        **(real.numbers if real is not None else {}),
     }
     false_triggers += [f"continuous stream at {event.t:.0f} s: {event.text!r} -> {event.intent} ({event.confidence})"
                        for event in stream_wakes + stream_questions]
     return EngineReport(numbers, {voice: _fraction(sum(hits), len(hits)) for voice, hits in by_voice.items()},
-                        latencies, missed, false_triggers, confused)
+                        latencies, missed, false_triggers, confused, real)
 
 
 def _heard(result: SimulationResult) -> str:
@@ -379,6 +420,9 @@ def summary_lines(reports: Dict[str, EngineReport]) -> Iterable[str]:
         yield f"  {'recall_clean by voice':32} " + ", ".join(f"{v} {r}" for v, r in report.recall_by_voice.items())
         for line in report.confused:
             yield f"  confused: {line}"
+        if report.real is not None:
+            yield from (f"  real wake-up: {line}" for line in report.real.wakes)
+            yield from (f"  real command missed: {line}" for line in report.real.command_misses[:30])
         for line in report.false_triggers[:20]:
             yield f"  false trigger: {line}"
         for line in report.missed[:15]:

@@ -14,6 +14,8 @@ given) is split in two halves by file order: even files for tuning, odd files fo
 from __future__ import annotations
 
 import csv
+import importlib
+import importlib.util
 import shutil
 import subprocess
 import tempfile
@@ -64,6 +66,9 @@ VOICES = {
              ("espeak", "en-gb-x-rp+f2", 150, 65)],
 }
 FORMANT = "espeak"  # the engine whose voices are reported on their own row
+OWN_VOICE = ("espeak", "en", 140, 50)  # the helper's own: pyttsx3's espeak-ng at the night rate
+REAL_NOISE = "_real_noise"  # a condition's ending: mixed with real background noise (bench --real)
+REAL_NOISE_PREFIX = "real:"  # the names of real noise tracks among the noises
 NEGATIVE_SENTENCES = {  # unrelated speech, some of it near the request words
     "tuning": ["The weather is lovely this morning.", "Can you pass me the salt, please?",
                "Our camp site was next to the lake.", "Put the clamp on the edge of the table.",
@@ -103,13 +108,16 @@ class Clip:
 
 
 class ClipSynthesizer:
-    """Speech clips from espeak-ng, flite and festival command lines, cached by text and voice."""
+    """Speech clips from espeak-ng, flite and festival command lines, and Piper's neural voice
+    of a real person where it is installed (the ``train`` extra), cached by text and voice."""
 
     def __init__(self) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="bedside-bench-"))
         self._cache: Dict[Tuple[str, tuple], np.ndarray] = {}
         self._available = {"espeak": True, "flite": shutil.which("flite") is not None,
-                           "festival": shutil.which("text2wave") is not None}
+                           "festival": shutil.which("text2wave") is not None,
+                           "piper": importlib.util.find_spec("piper") is not None}
+        self._piper: Dict[str, object] = {}
         self.has_sox = shutil.which("sox") is not None
 
     def voices(self, chosen: Sequence[tuple]) -> List[tuple]:
@@ -118,8 +126,8 @@ class ClipSynthesizer:
     def _works(self, voice: tuple) -> bool:
         try:
             self.speech("yes", voice)
-        except (subprocess.CalledProcessError, ValueError):
-            return False  # for example a festival voice that is not installed
+        except (subprocess.CalledProcessError, ValueError, ImportError):
+            return False  # for example a festival or Piper voice that is not installed
         return True
 
     def speech(self, text: str, voice: tuple) -> np.ndarray:
@@ -132,6 +140,8 @@ class ClipSynthesizer:
             elif engine == "festival":
                 subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-o", str(out)], input=text.encode(),
                                check=True, capture_output=True)
+            elif engine == "piper":
+                self._piper_speech(name, text, out)
             else:
                 subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-p", str(pitch), "-w", str(out), text],
                                check=True, capture_output=True)
@@ -140,6 +150,18 @@ class ClipSynthesizer:
                 raise ValueError(f"{engine} voice {name} made no speech")
             self._cache[key] = samples
         return self._cache[key]
+
+    def _piper_speech(self, name: str, text: str, out: Path) -> None:
+        """Piper's voice ``name`` (a package ``NAME_us_piper_voice`` on PyPI, such as joe's)."""
+        import wave
+
+        if name not in self._piper:
+            from piper import PiperVoice
+
+            package = importlib.import_module(f"{name}_us_piper_voice")
+            self._piper[name] = PiperVoice.load(str(package.model_path()))
+        with wave.open(str(out), "wb") as wav:
+            self._piper[name].synthesize_wav(text, wav)  # type: ignore[attr-defined]
 
     def varied(self, samples: np.ndarray, tempo: float = 1.0, cents: float = 0.0, distant: bool = False) -> np.ndarray:
         """Another speaker from the same voice (sox tempo and pitch), or the same speaker
@@ -151,11 +173,16 @@ class ClipSynthesizer:
             effects += ["pitch", f"{cents:.0f}"]
         if distant:
             effects += ["reverb", "40", "50", "60", "gain", "-20"]
+        return self.sox(samples, effects)
+
+    @staticmethod
+    def sox(samples: np.ndarray, effects: Sequence[str]) -> np.ndarray:
+        """``samples`` through sox's ``effects`` (16 kHz mono int16 in and out)."""
         if not effects:
             return samples
         # -R: sox dithers its 16-bit output with noise that is new every run unless told not to.
         raw = subprocess.run(["sox", "-R", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1",
-                              "-", "-t", "raw", "-"] + effects, input=samples.astype("<i2").tobytes(), check=True,
+                              "-", "-t", "raw", "-", *effects], input=samples.astype("<i2").tobytes(), check=True,
                              capture_output=True).stdout
         return np.frombuffer(raw, dtype="<i2").astype(np.int16)
 
@@ -190,12 +217,112 @@ def mix(clean: np.ndarray, speech_rms: float, noise: np.ndarray, snr_db: float, 
     return np.clip(clean.astype(np.float64) + segment, -32768, 32767).astype(np.int16)
 
 
+def through_speaker(samples: np.ndarray, seed: int) -> np.ndarray:
+    """The helper's voice as its own microphone hears it: a small speaker's band (no bass,
+    little treble), a bedroom's reverb, a few milliseconds of travel, and a little distortion."""
+    rng = np.random.default_rng(seed)
+    effects = ["highpass", f"{rng.uniform(150, 350):.0f}", "lowpass", f"{rng.uniform(4500, 7000):.0f}",
+               "reverb", f"{rng.uniform(20, 70):.0f}", "50", f"{rng.uniform(30, 90):.0f}",
+               "pad", f"{rng.uniform(0.002, 0.06):.3f}"]
+    room = ClipSynthesizer.sox(samples, effects).astype(np.float64)
+    peak, drive = max(float(np.abs(room).max()), 1.0), rng.uniform(1.0, 2.0)
+    return np.round(np.tanh(room / peak * drive) / np.tanh(drive) * peak).astype(np.int16)
+
+
 def brown_noise(seconds: float, seed: int = 7) -> np.ndarray:
     """A fan's steady rumble: integrated white noise, high-passed to keep it from drifting."""
     rng = np.random.default_rng(seed)
     walk = np.cumsum(rng.normal(size=int(seconds * SAMPLE_RATE)))
     walk -= np.convolve(walk, np.ones(800) / 800, mode="same")
     return (walk / np.max(np.abs(walk)) * 8000).astype(np.int16)
+
+
+def _shaped(source: np.ndarray, peaks: Sequence[Tuple[float, float]], lowpass: float) -> np.ndarray:
+    """``source`` through resonances at (frequency, bandwidth) Hz and a gentle low-pass, in the
+    frequency domain (no filter library needed)."""
+    spectrum = np.fft.rfft(source)
+    frequencies = np.fft.rfftfreq(source.size, 1 / SAMPLE_RATE)
+    gain = np.zeros_like(frequencies)
+    for centre, width in peaks:
+        gain += 1.0 / (1.0 + ((frequencies - centre) / (width / 2)) ** 2)
+    gain /= 1.0 + (frequencies / lowpass) ** 4
+    return np.fft.irfft(spectrum * gain, n=source.size)
+
+
+def snoring_like(seconds: float, seed: int = 0) -> np.ndarray:
+    """A sleeper's snoring, made here: each breath a rough rumble (the soft palate fluttering
+    20-70 times a second, and the turbulent air it chops, through a throat's resonances) with a
+    breathy out-breath after it, every 3-5 s, over a quiet room. What the helper must never take
+    for a request; real snoring is only for measuring (its licence is not stated)."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * SAMPLE_RATE))
+    start = rng.uniform(0.0, 1.5)
+    while start < seconds:
+        length = int(rng.uniform(0.6, 1.8) * SAMPLE_RATE)
+        rate = rng.uniform(20, 70) * (1 + 0.15 * np.cumsum(rng.normal(size=length)) / np.sqrt(length))
+        flutter = np.diff(np.floor(np.cumsum(rate) / SAMPLE_RATE), prepend=0.0)
+        chopped = np.convolve(flutter, np.hanning(int(SAMPLE_RATE / 60)), mode="same")  # air let through in puffs
+        source = flutter * rng.uniform(1, 10) + rng.normal(size=length) * (0.2 + chopped * rng.uniform(0.5, 3.0))
+        peaks = [(rng.uniform(100, 400), rng.uniform(100, 300)), (rng.uniform(500, 1200), rng.uniform(200, 800)),
+                 (rng.uniform(1500, 4000), rng.uniform(1000, 3000))]
+        rumble = _shaped(source, peaks, rng.uniform(1500, 7000))
+        rumble *= np.sin(np.linspace(0, np.pi, length)) ** rng.uniform(0.3, 2.0)
+        breath = int(rng.uniform(0.6, 1.4) * SAMPLE_RATE)
+        air = _shaped(rng.normal(size=breath), [(rng.uniform(800, 2500), 2000)], 6000)
+        air *= np.sin(np.linspace(0, np.pi, breath)) * rng.uniform(0.05, 0.4) * np.std(rumble) / max(np.std(air), 1e-9)
+        sound = np.concatenate([rumble, np.zeros(int(rng.uniform(0.1, 0.4) * SAMPLE_RATE)), air])
+        at = int(start * SAMPLE_RATE)
+        out[at : at + sound.size] += sound[: max(0, out.size - at)]
+        start += rng.uniform(3.0, 5.0)
+    out += brown_noise(seconds, seed=seed).astype(np.float64)[: out.size] * np.std(out) * rng.uniform(0.005, 0.05) / 3000
+    return _at_level(out, rng.uniform(-42, -18))
+
+
+def night_sound(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
+    """Other sounds of a night, made here: ``ticking`` (a clock), ``siren`` (passing outside),
+    ``crying`` (a baby's wail: a high, wavering voice with no words)."""
+    rng = np.random.default_rng(seed)
+    size = int(seconds * SAMPLE_RATE)
+    time_axis = np.arange(size) / SAMPLE_RATE
+    if kind == "ticking":
+        out = np.zeros(size)
+        click = _shaped(rng.normal(size=400), [(rng.uniform(2000, 5000), 2000)], 7000) * np.exp(-np.arange(400) / 40)
+        for at in np.arange(rng.uniform(0, 0.5), seconds - 0.03, rng.choice([0.5, 1.0])):
+            out[int(at * SAMPLE_RATE) : int(at * SAMPLE_RATE) + 400] += click
+    elif kind == "siren":
+        sweep = rng.uniform(0.8, 3.0)
+        pitch = rng.uniform(600, 900) * (1 + 0.5 * (0.5 - 0.5 * np.cos(2 * np.pi * time_axis / sweep)))
+        phase = 2 * np.pi * np.cumsum(pitch) / SAMPLE_RATE
+        out = sum(np.sin(phase * harmonic) / harmonic for harmonic in (1, 2, 3))
+        out *= np.minimum(1.0, time_axis / 2) * np.minimum(1.0, (seconds - time_axis) / 2)
+    elif kind == "crying":
+        out = np.zeros(size)
+        start = rng.uniform(0, 0.5)
+        while start < seconds - 0.3:
+            length = int(min(rng.uniform(0.5, 1.5), seconds - start) * SAMPLE_RATE)
+            wail = np.arange(length) / SAMPLE_RATE
+            pitch = rng.uniform(350, 550) * (1 + 0.04 * np.sin(2 * np.pi * rng.uniform(4, 8) * wail)) \
+                * (1 + rng.uniform(-0.2, 0.1) * wail / max(wail[-1], 1e-9))
+            phase = 2 * np.pi * np.cumsum(pitch) / SAMPLE_RATE
+            voice = sum(np.sin(phase * harmonic) * 0.7 ** harmonic for harmonic in range(1, 8))
+            voice = _shaped(voice, [(rng.uniform(900, 1400), 500), (rng.uniform(2500, 3500), 800)], 5000)
+            at = int(start * SAMPLE_RATE)
+            out[at : at + length] += voice * np.sin(np.linspace(0, np.pi, length)) ** 0.3
+            start += length / SAMPLE_RATE + rng.uniform(0.3, 1.2)
+    else:
+        raise ValueError(f"no night sound called {kind!r}")
+    return _at_level(out, rng.uniform(-40, -20))
+
+
+NIGHT_SOUNDS = ("ticking", "siren", "crying")
+
+
+def _at_level(samples: np.ndarray, dbfs: float) -> np.ndarray:
+    """Scaled so that its loud part (the top tenth of 30 ms frames) is at ``dbfs`` RMS."""
+    frames = samples[: samples.size // 480 * 480].reshape(-1, 480)
+    loud = np.sort(np.sqrt(np.mean(frames ** 2, axis=1)))[-max(1, frames.shape[0] // 10):]
+    scale = 32768 * 10 ** (dbfs / 20) / max(float(np.mean(loud)), 1e-9)
+    return np.clip(np.round(samples * scale), -32768, 32767).astype(np.int16)
 
 
 def noises(corpus: Optional[Path]) -> Dict[str, np.ndarray]:
@@ -249,8 +376,11 @@ def _spoken(synth: ClipSynthesizer, request: np.ndarray, replies: Optional[List[
             speech = synth.varied(speech, distant=True)
         samples = padded(speech, seed=seed)
         if condition.startswith("snr"):  # alternate the noise kinds, from a different place each time
-            kind = sorted(noise)[index % len(noise)]
-            samples = mix(samples, speech_rms, noise[kind], float(condition[3:]), (seed * 7919) % noise[kind].size)
+            real = condition.endswith(REAL_NOISE)
+            kinds = sorted(kind for kind in noise if kind.startswith(REAL_NOISE_PREFIX) == real)
+            kind = kinds[index % len(kinds)]
+            snr = float(condition[3:].replace(REAL_NOISE, ""))
+            samples = mix(samples, speech_rms, noise[kind], snr, (seed * 7919) % noise[kind].size)
         return samples
 
     samples = heard(request, index)
@@ -275,6 +405,8 @@ def negative_clips(synth: ClipSynthesizer, corpus: Optional[Path], noise: Dict[s
     clips.append(Clip("silence (microphone hiss only)", padded(np.zeros(8 * SAMPLE_RATE, dtype=np.int16)), 0.0,
                       None, "silence"))
     for kind, samples in sorted(noise.items()):
+        if kind.startswith(REAL_NOISE_PREFIX):
+            continue  # real noise is for mixing; the real streams (bench --real) are its negatives
         # The whole track: 10 s of noise alone did not show the false wake-ups that minutes of a
         # kitchen's clatter caused (bedside room-check on a built night).
         clips.append(Clip(f"{kind} noise alone", samples, 0.0, None, "noise"))

@@ -15,8 +15,11 @@ from voice import __version__
 from voice.audio import FRAME_SECONDS, quiet_native_stderr
 from voice.config import (SETTING_NAMES, SETTINGS, Config, default_config_path, describe, load_config,
                           secrets_warning)
+from voice.command_model import WEIGHTS as COMMAND_WEIGHTS
+from voice.command_model import CommandModel, load_command_model
 from voice.content import check_content
 from voice.dialogue import VOCABULARIES
+from voice.echo import FarEnd, echo_canceller
 from voice.errors import BedsideError
 from voice.intents import IntentMatcher
 from voice.models import DEFAULT_MODEL
@@ -84,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_setting(command, "content", metavar="FILE")
         _add_setting(command, "verifier", metavar="on|off")
         _add_setting(command, "verifier_weights", metavar="FILE")
+        _add_setting(command, "command_model", metavar="on|off")
+        _add_setting(command, "command_model_weights", metavar="FILE")
 
     def voice_options(command: argparse.ArgumentParser) -> None:
         _add_setting(command, "rate", metavar="WPM")
@@ -98,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(listen, "log_file", metavar="FILE")
     _add_setting(listen, "keep_audio", metavar="DIR")
     _add_setting(listen, "night_log", metavar="on|off")
+    _add_setting(listen, "echo_cancellation", metavar="on|off")
 
     simulate = commands.add_parser("simulate", help="run the helper on recorded WAV files")
     simulate.add_argument("files", nargs="+", metavar="FILE")
@@ -139,12 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure recall, false triggers, speed and latency on recordings")
     bench.add_argument("--corpus", metavar="DIR", help="real speech for negatives: a folder with manifest.csv")
+    bench.add_argument("--real", metavar="DIR",
+                       help="real people and rooms (commands, audiobook, snoring, noise): a folder with manifest.csv")
     bench.add_argument("--engine", default="all", help="pocketsphinx, vosk, or all (the default: those available)")
     bench.add_argument("--model", metavar="DIR", help="Vosk model directory")
     bench.add_argument("--no-verifier", action="store_true",
                        help="only without the verifier (by default: with it, and without it under without_verifier)")
     bench.add_argument("--verifier-weights", metavar="FILE", type=Path, default=WEIGHTS,
                        help="other verifier weights (from scripts/train_verifier) to measure")
+    bench.add_argument("--no-command-model", action="store_true", help="commands heard by the recognizer alone")
+    bench.add_argument("--command-model-weights", metavar="FILE", type=Path, default=COMMAND_WEIGHTS,
+                       help="another command model (from scripts/train_commands) to measure")
     bench.add_argument("--content", metavar="FILE", help="your own content YAML")
     bench.add_argument("--json", metavar="OUT", help="write the numbers here as JSON")
     bench.add_argument("--plot", metavar="OUT.png", help="draw recall against SNR and a latency histogram")
@@ -244,7 +255,7 @@ def _load(config: Config):
     matcher = IntentMatcher(content.intents, content.phrase_rules)
     recognizer = open_recognizer(config.engine, matcher.vocabularies(VOCABULARIES), config.model)
     print(f"bedside: engine {recognizer.name}, model {recognizer.model}", file=sys.stderr)
-    return content, matcher, recognizer, _verifier(config, recognizer.name)
+    return content, matcher, recognizer, _verifier(config, recognizer.name), _command_model(config)
 
 
 def _verifier(config: Config, engine: str) -> Optional[Verifier]:
@@ -255,6 +266,17 @@ def _verifier(config: Config, engine: str) -> Optional[Verifier]:
         return load_verifier(engine, config.verifier_weights)
     except BedsideError as error:
         print(f"bedside: {error}; going on without it", file=sys.stderr)
+        return None
+
+
+def _command_model(config: Config) -> Optional[CommandModel]:
+    """The command model, or None (switched off, or it cannot be used: said in one line)."""
+    if not config.command_model:
+        return None
+    try:
+        return load_command_model(config.command_model_weights)
+    except BedsideError as error:
+        print(f"bedside: {error}", file=sys.stderr)
         return None
 
 
@@ -270,19 +292,23 @@ def _bench(args: argparse.Namespace) -> int:
     from voice import bench
 
     corpus = Path(args.corpus) if args.corpus else None
-    if corpus is not None and not (corpus / "manifest.csv").is_file():
-        raise BedsideError(f"{corpus} has no manifest.csv; give the folder that holds it, or leave out --corpus")
+    real = Path(args.real) if args.real else None
+    for option, folder in (("--corpus", corpus), ("--real", real)):
+        if folder is not None and not (folder / "manifest.csv").is_file():
+            raise BedsideError(f"{folder} has no manifest.csv; give the folder that holds it, or leave out {option}")
     content = check_content(args.content)
     engines = bench.engines_to_bench(args.engine, args.model)
-    print(f"bedside: making the {args.set} recordings{' and reading ' + str(corpus) if corpus else ''}...",
-          file=sys.stderr)
-    recordings = bench.make_recordings(corpus, args.set, args.minutes, quick=args.quick)
+    read = " and ".join(str(folder) for folder in (corpus, real) if folder)
+    print(f"bedside: making the {args.set} recordings{' and reading ' + read if read else ''}...", file=sys.stderr)
+    recordings = bench.make_recordings(corpus, args.set, args.minutes, quick=args.quick, real=real, content=content)
     weights = None if args.no_verifier else args.verifier_weights
-    reports = {engine: bench.bench_with_verifier(engine, content, recordings, args.model, weights)
+    command_weights = None if args.no_command_model else args.command_model_weights
+    reports = {engine: bench.bench_with_verifier(engine, content, recordings, args.model, weights, command_weights)
                for engine in engines}
     print("\n".join(bench.summary_lines(reports)))
     if args.json:
         data = {"set": args.set, "quick": args.quick, "corpus": str(corpus) if corpus else None,
+                "real": str(real) if real else None,
                 "engines": {engine: {**report.numbers, "recall_clean_by_voice": report.recall_by_voice}
                             for engine, report in reports.items()}}
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n")
@@ -446,7 +472,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise BedsideError("--at only applies with --record-history")
     paths = [Path(name) for name in args.files]
     config = _config(args)
-    content, matcher, recognizer, verifier = _load(config)
+    content, matcher, recognizer, verifier, commands = _load(config)
     recording = RecordingOutput(Synthesizer(_voice_settings(config))) if args.say_to else None
     night_log = _open_history() if args.record_history else None
     alerts = _start_alerts(config, source="simulated") if args.alerts else None
@@ -455,7 +481,7 @@ def _simulate(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             result = simulate_file(path, recognizer, matcher, content, recording, config.rate, night_log, args.at,
-                                   on_event=alerts.on_event if alerts else None, verifier=verifier)
+                                   on_event=alerts.on_event if alerts else None, verifier=verifier, commands=commands)
         except BedsideError as error:  # one bad file must not lose the results of the others
             print(f"bedside: {error}", file=sys.stderr)
             failures += 1
@@ -485,9 +511,10 @@ def _room_check(args: argparse.Namespace) -> int:
     from voice import roomcheck
 
     config = _config(args)
-    content, matcher, recognizer, verifier = _load(config)
+    content, matcher, recognizer, verifier, commands = _load(config)
     report = roomcheck.room_check(Path(args.file), recognizer, matcher, content, args.start,
-                                  terminal_progress("listening to the night", 60 / FRAME_SECONDS, " min"), verifier)
+                                  terminal_progress("listening to the night", 60 / FRAME_SECONDS, " min"), verifier,
+                                  commands)
     print(json.dumps(report.as_json()) if args.json else "\n".join(report.lines()), flush=True)
     if args.plot:
         roomcheck.plot(report, Path(args.plot))
@@ -505,11 +532,13 @@ def _listen(args: argparse.Namespace) -> int:
     if config.input_device is None and not any(d["max_input_channels"] > 0 for d in sounddevice.query_devices()):
         raise BedsideError("no microphone found; plug one in (see 'bedside devices'), "
                            "or try the helper on a recording: bedside simulate FILE.wav")
-    content, matcher, recognizer, verifier = _load(config)
-    speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device)
+    content, matcher, recognizer, verifier, commands = _load(config)
+    far_end = FarEnd() if config.echo_cancellation else None
+    speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device, far_end)
     listen(recognizer, matcher, content, speaker, config.input_device,
            keep_audio=Path(config.keep_audio) if config.keep_audio else None,
-           night_log=open_night_log(config.night_log), alerts=_start_alerts(config), verifier=verifier)
+           night_log=open_night_log(config.night_log), alerts=_start_alerts(config), verifier=verifier,
+           commands=commands, echo=echo_canceller(far_end) if far_end is not None else None)
     return 0
 
 

@@ -100,6 +100,12 @@ class Config:
     verifier: bool = _setting(True, _switch, "a learned second opinion before waking up (off: the recognizer alone)")
     verifier_weights: Optional[str] = _setting(None, _path, "your own verifier weights from scripts/train_verifier "
                                                          "(default: the built-in ones)")
+    command_model: bool = _setting(True, _switch, "a learned ear for stop, yes and no mid-conversation "
+                                                  "(off: the recognizer alone)")
+    command_model_weights: Optional[str] = _setting(None, _path, "your own command model from scripts/train_commands "
+                                                                 "(default: the built-in one)")
+    echo_cancellation: bool = _setting(True, _switch, "take the helper's own voice out of the microphone, so "
+                                                      "that \"stop\" is heard while it speaks")
     alerts: Optional[AlertSettings] = None  # the "alerts:" section; None: nothing is ever sent
     path: Optional[Path] = None  # the config file read, if any
     origins: Mapping[str, str] = field(default_factory=dict)

@@ -11,7 +11,7 @@ must stand out from the helper's own voice in the microphone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Dict, Literal, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, Literal, Mapping, Optional, Protocol, Tuple
 
 from voice.events import Certainty
 
@@ -47,16 +47,73 @@ def second_opinion(certainty: Certainty, opinion: Opinion, intent: str) -> Optio
     sure          no        silent     ask
     doubtful      yes       ask        ask
     doubtful      unsure    silent     ask
-    doubtful      no        silent     ask
+    doubtful      no        silent     silent
     ============  ========  =========  ==========
 
-    A red flag is never dropped on the verifier's word alone: at worst it is asked about.
+    A red flag is dropped only when both opinions find it unlikely: on real talk, asking about
+    every doubtful one made most of the questions the helper asked (docs/benchmarks.md).
     """
     if opinion == "yes":
         return certainty
     if intent in URGENT_INTENTS:
-        return "doubtful"
+        return None if certainty == "doubtful" and opinion == "no" else "doubtful"
     return "doubtful" if certainty == "sure" and opinion == "unsure" else None
+
+
+# The command model's words (voice.command_model.WORDS), and how long a red flag said mid-relief
+# takes at the least: "it's red" is two words; a single word's worth of sound is never one.
+COMMAND_WORDS = ("stop", "yes", "no")
+MIN_RED_FLAG_SECONDS = 0.7
+Judged = Tuple[Optional[str], Optional[Certainty]]
+
+
+def command_opinion(intent: Optional[str], certainty: Optional[Certainty], probabilities: Mapping[str, float],
+                    thresholds: "CommandThresholds", listening: FrozenSet[str], seconds: float,
+                    over_own_voice: bool = False) -> Judged:
+    """The command model's view of a short utterance mid-conversation (``probabilities`` of
+    voice.command_model.CLASSES) weighed against what the recognizer heard (``intent`` at
+    ``certainty``, None if nothing or below its gates), in words lasting ``seconds``;
+    ``over_own_voice``: heard while the helper speaks (and what the echo canceller left of its
+    voice is most of what the recognizer gets).
+
+    ================================================  ================  ==================
+    command model                                     recognizer        decision
+    ================================================  ================  ==================
+    a word at or above ``accept``, listened for       anything          that word, sure
+    anything else, over the helper's own voice        anything          nothing
+    that word at or above ``agree``                   stop, yes or no   that word, sure
+    that word below ``agree``                         stop, yes or no   nothing
+    one of the words more likely than not             a red flag        nothing
+    anything                                          a red flag said   nothing
+                                                      in under 0.7 s
+    none of these ("other") at or above ``none``      anything else     nothing
+    otherwise                                         anything else     as the recognizer
+    ================================================  ================  ==================
+
+    "stop" thus beats "okay" and "no", and a red flag needs more than a word's worth of sound
+    that is no command.
+    """
+    word = max(COMMAND_WORDS, key=lambda name: probabilities[name])
+    if probabilities[word] >= thresholds.accept and word in listening:
+        return word, "sure"
+    if over_own_voice:
+        return None, None
+    if intent in COMMAND_WORDS:
+        return (intent, "sure") if probabilities[intent] >= thresholds.agree else (None, None)
+    if intent in URGENT_INTENTS and (sum(probabilities[name] for name in COMMAND_WORDS) > 0.5
+                                     or seconds < MIN_RED_FLAG_SECONDS):
+        return None, None
+    if intent is not None and probabilities["other"] >= thresholds.none:
+        return None, None
+    return intent, certainty
+
+
+class CommandThresholds(Protocol):
+    """Where the command model's probabilities decide (voice.command_model.CommandModel)."""
+
+    accept: float
+    agree: float
+    none: float
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ EPISODE_INTENTS = IDLE_INTENTS | {
     "red_flag_during",  # "it feels warm": a red flag only when "it" can be the cramping leg
     "still_cramping",  # "it's still there": go over the current step again
 }
-# After a doubt question ("Did you say cramp?") while idle: the answer, or the request again.
-CONFIRM_INTENTS = IDLE_INTENTS | {"yes", "no"}
+# After a doubt question ("Did you say cramp?") while idle: the answer ("stop" answers no), or
+# the request again.
+CONFIRM_INTENTS = IDLE_INTENTS | {"yes", "no", "stop"}
 # While the helper's own voice plays, only "stop" may interrupt it (see pipeline.Conversation).
 WHILE_SPEAKING = "while_speaking"
 VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS, "confirm": CONFIRM_INTENTS,
@@ -150,7 +151,7 @@ class Dialogue:
         same request heard with doubt twice within ``REPEAT_SECONDS`` counts as sure."""
         if intent not in self.listening_for:
             return []
-        if self._asked is not None and intent in ("yes", "no"):
+        if self._asked is not None and intent in ("yes", "no", "stop"):
             return self._answered(intent == "yes") + self._wait_action()
         if doubtful and not self._doubt_confirmed(intent):
             return self._ask(intent) + self._wait_action()

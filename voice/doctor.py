@@ -39,8 +39,8 @@ class Check:
 
 def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info < (3, 9):
-        return Check("python", False, f"{version} is too old", "install Python 3.9 or newer")
+    if sys.version_info < (3, 10):
+        return Check("python", False, f"{version} is too old", "install Python 3.10 or newer")
     return Check("python", True, version)
 
 
@@ -122,6 +122,20 @@ def check_verifier(config: Config, engine: Optional[str]) -> Check:
 def _audio_error(error: Exception) -> bool:
     """Errors sounddevice raises for a missing, busy or wrong device (or missing PortAudio)."""
     return isinstance(error, (OSError, ValueError)) or type(error).__name__ == "PortAudioError"
+
+
+def check_command_model(config: Config) -> Check:
+    from voice.command_model import load_command_model
+
+    if not config.command_model:
+        return Check("command model", True, "off: the recognizer alone hears stop, yes and no")
+    try:
+        model = load_command_model(config.command_model_weights)
+    except BedsideError as error:
+        return Check("command model", False, str(error),
+                     "scripts/train_commands, or remove command_model_weights from the config")
+    weights = Path(config.command_model_weights).name if config.command_model_weights else "built-in weights"
+    return Check("command model", True, f"{weights} (a word at {model.accept:.2f}, no command at {model.none:.2f})")
 
 
 def check_microphone(config: Config) -> Check:
@@ -220,5 +234,6 @@ def run_checks(config_path: Optional[str]) -> List[Check]:
     content_check, content = check_content(config)
     engine_check, engine = check_engine(config, content)
     return [check_python(), check_packages(), config_check, content_check, engine_check,
-            check_verifier(config, engine), check_microphone(config), check_speaker(config), check_voice(config), check_night_log(config),
+            check_verifier(config, engine), check_command_model(config), check_microphone(config), check_speaker(config),
+            check_voice(config), check_night_log(config),
             *check_alerts(config)]

@@ -56,12 +56,12 @@ class SpeechEmbedding:
             raise BedsideError(f"cannot load the speech embedding in {folder} ({error}); "
                                "reinstall the helper (scripts/setup)") from None
 
-    def pooled(self, samples: np.ndarray) -> np.ndarray:
-        """Mean and maximum over the utterance's windows; a shorter utterance is padded with
-        silence to one window."""
+    def pooled(self, samples: np.ndarray, step: int = STEP_FRAMES) -> np.ndarray:
+        """Mean and maximum over the utterance's windows, one every ``step`` mel frames; a
+        shorter utterance is padded with silence to one window."""
         mel = self._melspectrogram(samples) / 10.0 + 2.0  # openWakeWord's scaling
         embedded = np.stack([_invoke(self._embed, mel[None, start : start + WINDOW_FRAMES, :, None]).reshape(DIMENSIONS)
-                             for start in range(0, mel.shape[0] - WINDOW_FRAMES + 1, STEP_FRAMES)])
+                             for start in range(0, mel.shape[0] - WINDOW_FRAMES + 1, step)])
         return np.concatenate([embedded.mean(axis=0), embedded.max(axis=0)])
 
     def _melspectrogram(self, samples: np.ndarray) -> np.ndarray:

@@ -65,16 +65,24 @@ class Endpointer:
 
 def utterances(samples: np.ndarray, pre_roll: float = PRE_ROLL_SECONDS) -> List[bytes]:
     """The utterances an endpointer cuts from a whole recording, as the pipeline gets them."""
+    return [audio for audio, _ in timed_utterances(samples, pre_roll)]
+
+
+def timed_utterances(samples: np.ndarray, pre_roll: float = PRE_ROLL_SECONDS) -> List[Tuple[bytes, int]]:
+    """Each utterance, with the sample where the endpointer ended it (it begins about its own
+    length before)."""
     endpointer = Endpointer(pre_roll=pre_roll)
-    found: List[bytes] = []
+    found: List[Tuple[bytes, int]] = []
     current: List[bytes] = []
+    end = 0
     for frame in split_frames(samples):
+        end += len(frame) // 2
         speech = endpointer.process(frame)
         if speech is not None:
             current.append(speech)
         if current and not endpointer.in_speech:
-            found.append(b"".join(current))
+            found.append((b"".join(current), end))
             current = []
     if endpointer.in_speech:
-        found.append(b"".join(current) + (endpointer.finish() or b""))
+        found.append((b"".join(current) + (endpointer.finish() or b""), end))
     return found

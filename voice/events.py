@@ -33,6 +33,7 @@ class Heard:
     confidence: Optional[float]
     certainty: Optional[Certainty] = None  # sure: acted on; doubtful: asked about first
     verifier: Optional[float] = None  # the verifier's score, where it judged a proposed wake-up
+    command: Optional[str] = None  # the command model's likeliest class, where it judged: "stop 0.97"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ import numpy as np
 from voice.alerting import AlertService
 from voice.audio import Device, DeviceList, MicrophoneSource
 from voice.clock import SystemClock
+from voice.command_model import CommandModel
+from voice.echo import EchoCanceller
 from voice.content import Content
 from voice.dialogue import AdjustVoice, Dialogue
 from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
@@ -67,7 +69,8 @@ def log_event(event: Event) -> None:
         if event.intent and event.certainty is None:
             verdict = " (the verifier says not a request: let go)"
         verifier = "" if event.verifier is None else f" (verifier {event.verifier:.2f})"
-        log.info("intent: %s%s%s", event.intent or "none", verifier, verdict)
+        command = "" if event.command is None else f" (command model: {event.command})"
+        log.info("intent: %s%s%s%s", event.intent or "none", verifier, command, verdict)
     elif isinstance(event, Said):
         log.info("said: %s", event.text)
     elif isinstance(event, EpisodeStarted):
@@ -126,9 +129,11 @@ def mark_stopped() -> None:
 def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, speaker: Speaker,
            input_device: Device = None, stop: Optional[threading.Event] = None,
            keep_audio: Optional[Path] = None, night_log: Optional[NightLog] = None,
-           alerts: Optional[AlertService] = None, verifier: Optional[Verifier] = None) -> None:
+           alerts: Optional[AlertService] = None, verifier: Optional[Verifier] = None,
+           commands: Optional[CommandModel] = None, echo: Optional[EchoCanceller] = None) -> None:
     """Run until SIGTERM, SIGINT or ``stop`` is set. With ``alerts``, the chosen events are
-    sent to the caregiver's channels (from a thread of their own)."""
+    sent to the caregiver's channels (from a thread of their own); with ``echo`` (given the
+    ``speaker``'s far end), the helper's own voice is taken out of the microphone."""
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -152,7 +157,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
 
     conversation = Conversation(recognizer, matcher, dialogue, clock, SpeakerOutput(speaker), on_event,
                                 utterance_keeper(keep_audio) if keep_audio else None, keep_events=False,
-                                verifier=verifier)
+                                verifier=verifier, commands=commands, echo=echo)
     if keep_audio:
         log.info("keeping every heard utterance in %s", keep_audio)
     if alerts is not None:

@@ -7,12 +7,16 @@ virtual clock, ``listen`` feeds it microphone frames with the real clock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Protocol
+from typing import Callable, Dict, List, Optional, Protocol
+
+import numpy as np
 
 from voice.audio import SAMPLE_RATE
 from voice.clock import Clock
-from voice.decision import Gates, gates_for, second_opinion
-from voice.dialogue import IDLE_INTENTS, WHILE_SPEAKING, Action, AdjustVoice, Dialogue, Say
+from voice.command_model import CommandModel
+from voice.decision import Gates, command_opinion, gates_for, second_opinion
+from voice.echo import EchoCanceller
+from voice.dialogue import IDLE_INTENTS, VOCABULARIES, WHILE_SPEAKING, Action, AdjustVoice, Dialogue, Say
 from voice.endpointer import Endpointer
 from voice.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.intents import IntentMatcher
@@ -29,6 +33,11 @@ MAX_UTTERANCE_SECONDS = 10.0
 # Where the verifier gives its second opinion: what the helper hears with no conversation going
 # on (and the request said again after a doubt question). Mid-conversation commands skip it.
 WAKE_VOCABULARIES = frozenset({"idle", "confirm"})
+# Where the command model gives its opinion (voice.command_model): mid-conversation, on the
+# answer to a doubt question, and while the helper speaks; on utterances no longer than this (a
+# few words at most).
+COMMAND_VOCABULARIES = frozenset({"episode", "confirm", WHILE_SPEAKING})
+MAX_COMMAND_SECONDS = 2.5
 
 
 class Output(Protocol):
@@ -71,6 +80,8 @@ class Conversation:
     max_wake_seconds: float = MAX_WAKE_SECONDS
     gates: Optional[Gates] = None  # default: the recognizer engine's own
     verifier: Optional[Verifier] = None  # a second opinion on wake-ups (voice.verifier)
+    commands: Optional[CommandModel] = None  # hears stop, yes and no (voice.command_model)
+    echo: Optional[EchoCanceller] = None  # takes the helper's own voice out of the microphone (voice.echo)
     # False: events go only to ``on_event``; a service that runs for weeks keeps none of them.
     keep_events: bool = True
     events: List[Event] = field(default_factory=list)
@@ -90,9 +101,10 @@ class Conversation:
     def heard(self) -> List[Heard]:
         return [event for event in self.events if isinstance(event, Heard)]
 
-    def hear(self, intent: str) -> None:
-        """Hand the dialogue an intent directly, as if it had been heard."""
-        self._handle(self.dialogue.hear(intent))
+    def hear(self, intent: str, doubtful: bool = False) -> None:
+        """Hand the dialogue an intent directly, as if it had been heard (with doubt: the
+        dialogue asks its question)."""
+        self._handle(self.dialogue.hear(intent, doubtful=doubtful))
 
     def told(self, name: str) -> None:
         """An urgent alert reached ``name``: the dialogue says so (once per urgent advice)."""
@@ -105,6 +117,8 @@ class Conversation:
     def feed(self, frame: bytes) -> None:
         """One 30 ms frame; the clock must already stand at the frame's end."""
         self.tick()
+        if self.echo is not None:
+            frame = self.echo.clean(frame)
         was_in_speech = self._endpointer.in_speech
         speech = self._endpointer.process(frame)
         self._take(speech, was_in_speech)
@@ -148,7 +162,7 @@ class Conversation:
     def _take_audio(self, speech: bytes) -> None:
         self.recognizer.accept(speech)
         self._utterance_bytes += len(speech)
-        if self.on_utterance is not None or self.verifier is not None:
+        if self.on_utterance is not None or self.verifier is not None or self.commands is not None:
             self._utterance.append(speech)
 
     def _utterance_began(self) -> None:
@@ -166,37 +180,50 @@ class Conversation:
             self.on_utterance(audio)
         transcript = self.recognizer.finish()
         self.utterances += 1
-        if transcript is not None:
-            self.take(transcript, self._utterance_bytes / (SAMPLE_RATE * 2), audio=audio or None)
+        seconds = self._utterance_bytes / (SAMPLE_RATE * 2)
+        if transcript is not None or self._commands_apply(self._vocabulary, seconds, audio):
+            self.take(transcript or Transcript(""), seconds, audio=audio or None)
+
+    def _commands_apply(self, vocabulary: str, seconds: float, audio: Optional[bytes]) -> bool:
+        return (self.commands is not None and bool(audio) and vocabulary in COMMAND_VOCABULARIES
+                and seconds <= MAX_COMMAND_SECONDS)
 
     def take(self, transcript: Transcript, seconds: float, vocabulary: Optional[str] = None,
              audio: Optional[bytes] = None) -> None:
         """Act on what the recognizer heard in one utterance of ``seconds``, listening with
         ``vocabulary`` (default: the one chosen when the utterance began): match its intent,
-        judge how sure it is (with the verifier's opinion of ``audio`` on a wake-up), and hand
-        it to the dialogue."""
-        match = self.matcher.match(transcript.text)
+        judge how sure it is (with the command model's opinion of ``audio`` mid-conversation,
+        the verifier's on a wake-up), and hand it to the dialogue."""
+        match = self.matcher.match(transcript.text) if transcript.text else None
         intent = match.intent if match else None
         vocabulary = vocabulary or self._vocabulary
         certainty = self.gates.judge(vocabulary, intent, transcript.confidence) if intent else None
-        if intent is not None and certainty is None:
-            return  # too unclear to act on or ask about: as if nothing was said
         # The words' own length where the engine knows it: steady noise can keep the endpointer
         # from ending an utterance long after a short request.
         spoken = transcript.seconds if transcript.seconds is not None else seconds
+        command = None
+        if self._commands_apply(vocabulary, seconds, audio):
+            assert self.commands is not None and audio is not None
+            probabilities = self.commands.probabilities(np.frombuffer(audio, dtype="<i2"))
+            command = _likeliest(probabilities)
+            intent, certainty = command_opinion(intent, certainty, probabilities, self.commands,
+                                                VOCABULARIES[vocabulary], spoken,
+                                                over_own_voice=vocabulary == WHILE_SPEAKING)
+        if intent is not None and certainty is None or not (intent or transcript.text):
+            return  # too unclear to act on or ask about: as if nothing was said
         too_long_to_wake = not self.dialogue.in_episode and spoken > self.max_wake_seconds
         score = None
         if (certainty is not None and audio and self.verifier is not None and not too_long_to_wake
                 and vocabulary in WAKE_VOCABULARIES and intent in IDLE_INTENTS):
             score = round(self.verifier.score(audio, transcript), 3)
             certainty = second_opinion(certainty, self.verifier.opinion(score), intent)
-        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty, score))
+        self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty, score, command))
         if intent is None or certainty is None or too_long_to_wake:
             return
         if self.output.speaking():
             # Half-duplex: only a short "stop" may interrupt. The helper's own voice picked up by
-            # the microphone comes as long utterances (3.5 s and more where "stop" was spotted in
-            # it; docs/benchmarks.md).
+            # the microphone (without echo cancellation) comes as long utterances (3.5 s and more
+            # where "stop" was spotted in it; docs/benchmarks.md).
             if intent != "stop" or seconds > MAX_INTERRUPT_SECONDS:
                 return
             self.output.cut()
@@ -219,3 +246,9 @@ class Conversation:
         if self.keep_events:
             self.events.append(event)
         self.on_event(event)
+
+
+def _likeliest(probabilities: Dict[str, float]) -> str:
+    """The command model's likeliest class and its probability, for the log: "stop 0.97"."""
+    name = max(probabilities, key=lambda key: probabilities[key])
+    return f"{name} {probabilities[name]:.2f}"

@@ -22,6 +22,7 @@ from voice.events import Event, Heard
 from voice.progress import Progress
 from voice.recognizer import Recognizer
 from voice.simulate import activations, simulate_frames
+from voice.command_model import CommandModel
 from voice.verifier import Verifier
 
 WINDOW_SECONDS = 300.0
@@ -107,7 +108,7 @@ class _LevelMeter:
 
 def room_check(path: Path, recognizer: Recognizer, matcher: IntentMatcher, content: Content,
                start: Optional[datetime] = None, progress: Progress = lambda done, total: None,
-               verifier: Optional[Verifier] = None) -> RoomReport:
+               verifier: Optional[Verifier] = None, commands: Optional[CommandModel] = None) -> RoomReport:
     """Raises BedsideError for a file that cannot be read, as ``simulate`` does."""
     meter = _LevelMeter(FileSource(path).frames(), progress, int(audio_seconds(path) / FRAME_SECONDS))
     offsets: Dict[int, float] = {}  # id of a Heard event -> seconds into the recording
@@ -116,7 +117,8 @@ def room_check(path: Path, recognizer: Recognizer, matcher: IntentMatcher, conte
         if isinstance(event, Heard):
             offsets[id(event)] = meter.count * FRAME_SECONDS
 
-    result = simulate_frames(str(path), iter(meter), recognizer, matcher, content, on_event=note, verifier=verifier)
+    result = simulate_frames(str(path), iter(meter), recognizer, matcher, content, on_event=note, verifier=verifier,
+                             commands=commands)
     conversation = result.conversation
     wakes = []
     for event in activations(conversation) + activations(conversation, questions=True):

@@ -18,6 +18,7 @@ import numpy as np
 
 from voice.audio import FRAME_SECONDS, SAMPLE_RATE, FileSource, split_frames
 from voice.clock import VirtualClock
+from voice.command_model import CommandModel
 from voice.content import Content
 from voice.decision import Gates
 from voice.dialogue import AdjustVoice, Dialogue
@@ -74,7 +75,8 @@ class SimulationResult:
             "file": self.file,
             "engine": self.engine,
             "heard": [{"t": round(event.t, 2), "text": event.text, "intent": event.intent,
-                       "confidence": event.confidence, "certainty": event.certainty, "verifier": event.verifier}
+                       "confidence": event.confidence, "certainty": event.certainty, "verifier": event.verifier,
+                       "command_model": event.command}
                       for event in self.conversation.events if isinstance(event, Heard)],
             "said": [{"t": round(event.t, 2), "text": event.text, "kind": event.kind}
                      for event in self.conversation.events if isinstance(event, Said)],
@@ -88,6 +90,8 @@ class SimulationResult:
                 meaning = f" -> {event.intent}" if event.intent else " (no intent)"
                 if event.verifier is not None:
                     meaning += f" (verifier {event.verifier:.2f})"
+                if event.command is not None:
+                    meaning += f" (command model: {event.command})"
                 if event.certainty == "doubtful":
                     meaning += " (not sure: asking)"
                 elif event.intent and event.certainty is None:
@@ -104,7 +108,7 @@ def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, co
                   output: Optional[Output] = None, words_per_minute: float = 140.0,
                   night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
                   on_event: Optional[Callable[[Event], None]] = None,
-                  verifier: Optional[Verifier] = None) -> SimulationResult:
+                  verifier: Optional[Verifier] = None, commands: Optional[CommandModel] = None) -> SimulationResult:
     """Run one recording through the pipeline as one night's conversation.
 
     With ``night_log``, its episodes are recorded there as if the recording began at ``at``
@@ -112,7 +116,7 @@ def simulate_file(path: Path, recognizer: Recognizer, matcher: IntentMatcher, co
     event as it happens (``simulate --alerts``).
     """
     return simulate_frames(str(path), FileSource(path).frames(), recognizer, matcher, content, output,
-                           words_per_minute, night_log, at, on_event=on_event, verifier=verifier)
+                           words_per_minute, night_log, at, on_event=on_event, verifier=verifier, commands=commands)
 
 
 def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, matcher: IntentMatcher,
@@ -120,10 +124,12 @@ def simulate_samples(name: str, samples: np.ndarray, recognizer: Recognizer, mat
                      night_log: Optional[NightLog] = None, at: Optional[datetime] = None,
                      first_heard: Optional[str] = None, gates: Optional[Gates] = None,
                      answer: Optional[Callable[[str], Optional[np.ndarray]]] = None,
-                     verifier: Optional[Verifier] = None) -> SimulationResult:
+                     verifier: Optional[Verifier] = None, first_doubtful: bool = False,
+                     commands: Optional[CommandModel] = None) -> SimulationResult:
     """``simulate_file`` on samples in memory; see ``simulate_frames``."""
     return simulate_frames(name, split_frames(samples), recognizer, matcher, content, output, words_per_minute,
-                           night_log, at, first_heard, gates, answer, verifier=verifier)
+                           night_log, at, first_heard, gates, answer, verifier=verifier, first_doubtful=first_doubtful,
+                           commands=commands)
 
 
 def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, matcher: IntentMatcher,
@@ -132,10 +138,12 @@ def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, 
                     first_heard: Optional[str] = None, gates: Optional[Gates] = None,
                     answer: Optional[Callable[[str], Optional[np.ndarray]]] = None,
                     on_event: Optional[Callable[[Event], None]] = None,
-                    verifier: Optional[Verifier] = None) -> SimulationResult:
+                    verifier: Optional[Verifier] = None, first_doubtful: bool = False,
+                    commands: Optional[CommandModel] = None) -> SimulationResult:
     """Run 30 ms frames through the pipeline as one night's conversation, taking them as they
     come (a whole night never needs to be in memory); ``on_event`` sees each event as it happens. ``first_heard`` is an intent the dialogue hears
-    before the audio starts (the benchmark uses "cramp" to test commands mid-episode);
+    before the audio starts (the benchmark uses "cramp" to test commands mid-episode), with
+    doubt if ``first_doubtful`` (so the recording answers the doubt question);
     ``answer`` gives what is heard next if the recording ended with the helper asking a doubt
     question, given the intent asked about (the benchmark's "yes" or "no", said only when
     asked, as a person would)."""
@@ -151,9 +159,9 @@ def simulate_frames(name: str, frames: Iterable[bytes], recognizer: Recognizer, 
             on_event(event)
 
     conversation = Conversation(recognizer, matcher, dialogue, clock, output or SilentOutput(), record, gates=gates,
-                                verifier=verifier)
+                                verifier=verifier, commands=commands)
     if first_heard:
-        conversation.hear(first_heard)
+        conversation.hear(first_heard, doubtful=first_doubtful)
     decisions: List[float] = []
     count = _play(frames, conversation, clock, decisions)
     reply = answer(dialogue.asking) if answer is not None and dialogue.asking is not None else None

@@ -22,6 +22,7 @@ from typing import Optional, Union
 import numpy as np
 
 from voice.audio import PORTAUDIO_LOCK, SAMPLE_RATE, read_audio_file, threads_without_signals
+from voice.echo import FarEnd
 from voice.errors import BedsideError
 from voice.espeak import Espeak, EspeakSettings
 
@@ -148,9 +149,11 @@ class Speaker:
     queue and stops the current sentence within one 0.1 s block.
     """
 
-    def __init__(self, synthesizer: Synthesizer, device: Union[int, str, None] = None) -> None:
+    def __init__(self, synthesizer: Synthesizer, device: Union[int, str, None] = None,
+                 far_end: Optional[FarEnd] = None) -> None:
         self.synthesizer = synthesizer
         self.device = device
+        self.far_end = far_end  # told everything played, for the echo canceller (voice.echo)
         self._queue: "queue.Queue[Optional[str]]" = queue.Queue()
         self._cut = threading.Event()
         self._busy = threading.Event()
@@ -216,6 +219,8 @@ class Speaker:
             chunk = buffer[position : min(position + frames, length)]
             out[: chunk.size, 0] = chunk
             out[chunk.size :, 0] = 0
+            if self.far_end is not None:
+                self.far_end.played(out[:, 0])
             position += frames
             if position >= length:
                 raise sd.CallbackStop

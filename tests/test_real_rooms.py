@@ -1,0 +1,122 @@
+"""A real bedroom, made in the test (no corpus needed): the helper stays quiet through snoring and
+other night sounds, and through talk and single words that ask it nothing; and the pieces the
+benchmark measures real rooms with."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice.audio import SAMPLE_RATE, read_audio_file
+from voice.benchreal import EchoingSpeaker, barge_in, hiss, rms, speech_span
+from voice.benchset import NIGHT_SOUNDS, ClipSynthesizer, night_sound, padded, snoring_like, through_speaker
+from voice.clock import VirtualClock
+from voice.command_model import load_command_model
+from voice.content import check_content
+from voice.dialogue import VOCABULARIES, Dialogue
+from voice.echo import EchoCanceller, FarEnd
+from voice.events import Said
+from voice.intents import IntentMatcher
+from voice.pipeline import Conversation
+from voice.recognizer import PocketsphinxRecognizer
+from voice.simulate import simulate_samples
+from voice.verifier import load_verifier
+
+CONTENT = check_content()
+MATCHER = IntentMatcher(CONTENT.intents, CONTENT.phrase_rules)
+
+
+@pytest.fixture(scope="module")
+def helper():
+    recognizer = PocketsphinxRecognizer(MATCHER.vocabularies(VOCABULARIES))
+    return recognizer, load_verifier("pocketsphinx"), load_command_model()
+
+
+def spoke(samples: np.ndarray, helper) -> list:
+    recognizer, verifier, commands = helper
+    result = simulate_samples("room", samples, recognizer, MATCHER, CONTENT, verifier=verifier, commands=commands)
+    return [event.text for event in result.conversation.events if isinstance(event, Said)]
+
+
+def test_snoring_all_night_long_wakes_no_one(helper):
+    for seed in range(3):
+        assert spoke(padded(snoring_like(90.0, seed=100 + seed)), helper) == [], seed
+
+
+def test_other_night_sounds_wake_no_one(helper):
+    for index, kind in enumerate(NIGHT_SOUNDS):
+        assert spoke(padded(night_sound(kind, 30.0, seed=200 + index)), helper) == [], kind
+
+
+def test_talk_and_single_words_that_ask_nothing_wake_no_one(helper, recordings):
+    words = ["The radio says it will rain tomorrow.", 1.0, "yes", 1.5, "no", 1.5, "up", 1.5, "left", 1.5, "go", 1.5,
+             "I left my phone downstairs, can you get it?", 1.0, "stop", 1.5, "Turn the light off.", 1.0]
+    for voice in ("flite:awb", "festival:kal_diphone"):
+        assert spoke(read_audio_file(recordings(words, voice)), helper) == [], voice
+
+
+def test_a_request_in_the_same_room_is_still_answered(helper, recordings):
+    # Asked "Did you say cramp?" through the snoring, they say yes.
+    samples = read_audio_file(recordings(["Turn the light off.", 2.0, "ouch, I have a cramp in my calf", 3.0, "yes"],
+                                         "flite:awb"))
+    snoring = snoring_like(samples.size / SAMPLE_RATE, seed=300).astype(np.float64) * 0.3
+    said = spoke(np.clip(samples + snoring, -32768, 32767).astype(np.int16), helper)
+    assert CONTENT.intro in " ".join(said)
+
+
+# --- the echo canceller and barge-in --------------------------------------------------------
+
+def test_the_far_end_hands_out_what_was_played_in_order_and_silence_after():
+    far_end = FarEnd()
+    far_end.played(np.arange(1, 701, dtype=np.int16))
+    assert far_end.take(480).tolist() == list(range(1, 481))
+    rest = far_end.take(480)
+    assert rest[:220].tolist() == list(range(481, 701)) and not rest[220:].any()
+    assert not far_end.take(480).any()
+
+
+def test_the_echo_canceller_takes_most_of_the_helpers_voice_out_and_leaves_silence_alone():
+    synth = ClipSynthesizer()
+    try:
+        played = synth.speech("Straighten your leg. Gently pull your toes up, towards your knee. Hold it there.",
+                              ("espeak", "en", 140, 50))
+    finally:
+        synth.close()
+    echo = through_speaker(played, seed=5)
+    far_end = FarEnd()
+    canceller = EchoCanceller(far_end)
+    frames = echo.size // 480
+    cleaned = []
+    for index in range(frames):
+        far_end.played(np.pad(played, (0, echo.size))[index * 480 : (index + 1) * 480])
+        cleaned.append(np.frombuffer(canceller.clean(echo[index * 480 : (index + 1) * 480].tobytes()), dtype="<i2"))
+    settled = slice(2 * SAMPLE_RATE, frames * 480)  # after its first two seconds
+    reduction = 20 * np.log10(rms(echo[settled]) / max(rms(np.concatenate(cleaned)[settled]), 1.0))
+    assert reduction > 10, reduction
+    quiet = hiss(48_000, seed=3)
+    canceller = EchoCanceller(FarEnd())
+    assert b"".join(canceller.clean(quiet[i : i + 480].tobytes()) for i in range(0, 48_000, 480)) == quiet.tobytes()
+
+
+def test_stop_said_while_the_helper_speaks_cuts_it_off(helper, recordings):
+    recognizer, verifier, commands = helper
+    synth = ClipSynthesizer()
+    try:
+        played = synth.speech(CONTENT.disclaimer + " " + CONTENT.intro + " " + " ".join(CONTENT.steps[0].say),
+                              ("espeak", "en", 140, 50))
+    finally:
+        synth.close()
+    word = read_audio_file(recordings(["stop"], "flite:awb"))
+    word = word[speech_span(word)]
+    start = int(2.2 * SAMPLE_RATE)
+    person = np.concatenate([hiss(start), word, hiss(SAMPLE_RATE)])
+    room = through_speaker(played, seed=5).astype(np.float64)
+    echo = room * rms(word) / rms(room)
+
+    def converse(clock: VirtualClock, output: EchoingSpeaker, far_end: FarEnd) -> Conversation:
+        return Conversation(recognizer, MATCHER, Dialogue(CONTENT, clock), clock, output, verifier=verifier,
+                            commands=commands, echo=EchoCanceller(far_end))
+
+    cut_at = barge_in(converse, played, echo, person)
+    stop_end = (start + word.size) / SAMPLE_RATE
+    assert cut_at is not None and stop_end - 0.2 <= cut_at <= stop_end + 1.0, (cut_at, stop_end)
