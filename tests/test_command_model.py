@@ -55,6 +55,8 @@ ROWS = [
      ("red_flag_during", "doubtful")),
     ("another command", "next", "sure", said(command=0.9), 0.6, ("next", "sure")),
     ("no command at all", "next", "sure", said(other=0.99), 0.4, (None, None)),
+    ("a longer red flag the model hears as no command is asked about", "red_flag_during", "sure", said(other=0.99),
+     1.2, ("red_flag_during", "doubtful")),
     ("a word not listened for now", "repeat", "sure", said(yes=0.95), 0.5, ("repeat", "sure")),
     ("stop over the helper's own voice", None, None, said(stop=0.85), 0.5, ("stop", "sure")),
     ("the helper's own voice heard as stop", "stop", "sure", said(stop=0.6), 0.6, (None, None)),

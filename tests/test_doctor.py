@@ -20,11 +20,11 @@ def test_without_devices_the_device_checks_fail_with_a_fix_and_the_rest_pass(tmp
     lines = result.stdout.splitlines()
     marks = {line[2:].split(":")[0]: line[0] for line in lines if line[:1] in "✓✗"}
     assert marks == {"python": "✓", "packages": "✓", "config": "✓", "content": "✓", "engine": "✓", "verifier": "✓",
-                     "microphone": "✗", "speaker": "✗", "voice": "✓", "night log": "✓", "alerts": "✓"}
+                     "command model": "✓", "microphone": "✗", "speaker": "✗", "voice": "✓", "night log": "✓", "alerts": "✓"}
     for index, line in enumerate(lines):
         if line.startswith("✗"):
             assert lines[index + 1].startswith("    fix: ")
-    assert lines[-1] == "9 of 11 checks passed; fix: microphone, speaker"
+    assert lines[-1] == "10 of 12 checks passed; fix: microphone, speaker"
 
 
 def test_a_bad_config_is_named_with_its_line(tmp_path):

@@ -163,13 +163,14 @@ def _commands(recordings: RealRecordings, run: Run, report: RealReport) -> None:
     by_context: Dict[str, List[bool]] = {}
     confusions: Counter = Counter()
     others_as_commands: List[bool] = []
-    red_flags = 0
+    red_flags = urgent = 0
     for clip in recordings.commands:
         for context in ("during_relief", "after_question"):
             result = run(clip.name, clip.samples, first_heard="cramp", first_doubtful=context == "after_question")
             heard = acted_on(result)
             first = heard[0].intent if heard else None
             red_flags += any(event.intent in RED_FLAGS for event in heard)
+            urgent += any(event.intent in RED_FLAGS and event.certainty == "sure" for event in heard)
             if first != clip.expected:
                 confusions[f"{clip.expected or 'other word'} -> {first or 'nothing'}"] += 1
                 if clip.expected is not None:
@@ -185,7 +186,8 @@ def _commands(recordings: RealRecordings, run: Run, report: RealReport) -> None:
         "real_command_accuracy_by_word": {word: _fraction(hits) for word, hits in right.items()},
         "real_command_accuracy_by_context": {context: _fraction(hits) for context, hits in by_context.items()},
         "real_other_words_as_command": _fraction(others_as_commands),
-        "command_red_flag_confusions": red_flags,
+        "command_red_flag_confusions": red_flags,  # urgent advice, or the red-flag question
+        "command_red_flag_urgent": urgent,  # of those, urgent advice at once
         "real_command_confusions": dict(confusions.most_common()),
     })
 
