@@ -155,13 +155,16 @@ class ClipSynthesizer:
         """Piper's voice ``name`` (a package ``NAME_us_piper_voice`` on PyPI, such as joe's)."""
         import wave
 
-        if name not in self._piper:
-            from piper import PiperVoice
+        from piper import PiperVoice, SynthesisConfig
 
+        if name not in self._piper:
             package = importlib.import_module(f"{name}_us_piper_voice")
             self._piper[name] = PiperVoice.load(str(package.model_path()))
+        # Without the model's sampling noise: its random numbers differ from one process to the
+        # next, and training must make the same recordings every run.
+        steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         with wave.open(str(out), "wb") as wav:
-            self._piper[name].synthesize_wav(text, wav)  # type: ignore[attr-defined]
+            self._piper[name].synthesize_wav(text, wav, syn_config=steady)  # type: ignore[attr-defined]
 
     def varied(self, samples: np.ndarray, tempo: float = 1.0, cents: float = 0.0, distant: bool = False) -> np.ndarray:
         """Another speaker from the same voice (sox tempo and pitch), or the same speaker
