@@ -230,7 +230,7 @@ def bedside(data_home: Path, *args: str, stdin: Optional[str] = None) -> subproc
 
 
 def test_simulated_nights_build_up_a_history_and_the_third_night_suggests_a_doctor(data_home, recordings, tmp_path):
-    night = recordings(["I have a cramp in my calf", 1.0, "it's gone"])
+    night = recordings(["I have a cramp in my calf", 1.0, "the cramp is gone now"])
     suggestion = "nights in the last 7 days"
     for day in (17, 18, 19):
         result = bedside(data_home, "simulate", "--record-history", "--at", f"2026-11-{day}T02:30", str(night))

@@ -206,9 +206,10 @@ class Conversation:
             assert self.commands is not None and audio is not None
             probabilities = self.commands.probabilities(np.frombuffer(audio, dtype="<i2"))
             command = _likeliest(probabilities)
+            # What the echo canceller leaves of the helper's voice comes as short utterances too.
+            over_own_voice = vocabulary == WHILE_SPEAKING and self.echo is not None
             intent, certainty = command_opinion(intent, certainty, probabilities, self.commands,
-                                                VOCABULARIES[vocabulary], spoken,
-                                                over_own_voice=vocabulary == WHILE_SPEAKING)
+                                                VOCABULARIES[vocabulary], spoken, over_own_voice)
         if intent is not None and certainty is None or not (intent or transcript.text):
             return  # too unclear to act on or ask about: as if nothing was said
         too_long_to_wake = not self.dialogue.in_episode and spoken > self.max_wake_seconds
