@@ -15,7 +15,8 @@ import pytest
 
 from voice.errors import BedsideError
 from voice.espeak import Espeak, EspeakSettings
-from voice.speech import RECENT_SENTENCES, Synthesizer, VoiceSettings, _read_once_written, write_wav
+from voice import speech
+from voice.speech import Synthesizer, VoiceSettings, _read_once_written, write_wav
 
 BENCH_SPEECH = Path(__file__).resolve().parent.parent / "scripts" / "bench_speech.py"
 
@@ -40,16 +41,18 @@ def test_many_sentences_in_a_row_all_come_out():
     assert all(length > 4000 for length in lengths)
 
 
-def test_a_sentence_said_again_is_not_synthesized_again_and_few_are_kept():
+def test_a_sentence_said_again_is_not_synthesized_again_and_few_are_kept(monkeypatch):
     synthesizer = Synthesizer()
     first = synthesizer.synthesize("Hold the stretch.")
     assert synthesizer.synthesize("Hold the stretch.") is first and not first.flags.writeable
     synthesizer.adjust(rate_factor=0.85)  # "slower": the same words at another rate are new
     slower = synthesizer.synthesize("Hold the stretch.")
     assert slower is not first and slower.size > first.size
-    for count in range(RECENT_SENTENCES + 5):
-        synthesizer.synthesize(f"Step {count}.")
-    assert len(synthesizer._recent) == RECENT_SENTENCES
+    monkeypatch.setattr(speech, "RECENT_SAMPLES", 8 * 16000)  # the bound is on their length, not their count
+    said = [synthesizer.synthesize(f"Step {count}, keep the heel down.") for count in range(8)]
+    kept = list(synthesizer._recent.values())
+    assert synthesizer._recent_samples == sum(samples.size for samples in kept) <= 8 * 16000
+    assert 1 < len(kept) < 8 and kept[-1] is said[-1]
 
 
 

@@ -32,8 +32,9 @@ NIGHT_WORDS_PER_MINUTE = 140
 NIGHT_VOLUME = 0.6
 # Sentences kept once synthesized: the helper says the same few dozen again night after night
 # (steps, countdowns, "Okay."), and one said from memory needs no synthesis, no temporary file
-# and no work in pyttsx3's native engine. At most about 5 MB, for long sentences.
-RECENT_SENTENCES = 48
+# and no work in pyttsx3's native engine. Bounded by their length, not their count: 48 of the
+# content's longest sentences came to 9 MB, and filled slowly through a night (issue 24).
+RECENT_SAMPLES = 100 * SAMPLE_RATE  # 100 s of speech: 3.2 MB
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Synthesizer:
             ) from None
         self._espeak = Espeak.of_pyttsx3()
         self._recent: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+        self._recent_samples = 0
         self._take(self._wanted())  # a voice espeak-ng lacks is reported now, not at the first sentence
 
     def adjust(self, rate_factor: float = 1.0, volume_change: float = 0.0) -> None:
@@ -89,8 +91,9 @@ class Synthesizer:
         samples = self._synthesize(text, wanted)
         samples.flags.writeable = False
         self._recent[key] = samples
-        if len(self._recent) > RECENT_SENTENCES:
-            self._recent.popitem(last=False)
+        self._recent_samples += samples.size
+        while self._recent_samples > RECENT_SAMPLES and len(self._recent) > 1:
+            self._recent_samples -= self._recent.popitem(last=False)[1].size
         return samples
 
     def _synthesize(self, text: str, wanted: EspeakSettings) -> np.ndarray:
