@@ -21,7 +21,7 @@ def test_dry_run_prints_every_step_and_changes_nothing(tmp_path):
     out = result.stdout
     for expected in ("system packages:", "python3 -m venv", "pip install", "bedside model download",
                      "ExecStart=", "Restart=on-failure", "After=sound.target",
-                     "Type=notify", "WatchdogSec=30", "systemctl enable --now bedside.service",
+                     "Type=notify", "WatchdogSec=30", "MemoryMax=600M", "systemctl enable --now bedside.service",
                      "loginctl enable-linger", "(dry run: nothing was changed)"):
         assert expected in out, expected
     assert not (tmp_path / "data").exists()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from voice.memory import MemoryTrimmer, glibc_malloc_trim
+from voice.memory import RESTARTED_ENV, MemoryGuard, MemoryTrimmer, glibc_malloc_trim
 
 
 def rss_anon_mb() -> float:
@@ -58,3 +61,69 @@ def test_glibcs_trim_gives_freed_memory_in_the_middle_of_the_heap_back():
     libc.free(blocks[-1])
     assert kept > before - 20, (before, kept)  # malloc kept what was freed...
     assert after < kept - 50, (before, kept, after)  # ...until the trim gave it back
+
+
+class Readings:
+    """A fake size: what ``read_mb`` returns, and how often it was asked."""
+
+    def __init__(self, mb: float) -> None:
+        self.mb = mb
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.mb
+
+
+def test_the_guard_reads_the_size_only_at_rest_and_every_so_often():
+    now = [0.0]
+    size = Readings(250.0)
+    guard = MemoryGuard(limit_mb=300.0, every=30.0, clock=lambda: now[0], read_mb=size, environ={})
+    now[0] = 100.0
+    assert not guard.restart_due(at_rest=False) and size.reads == 0  # in an episode: not even read
+    assert not guard.restart_due(at_rest=True) and size.reads == 1  # under the limit
+    size.mb = 350.0
+    now[0] += 10.0
+    assert not guard.restart_due(at_rest=True) and size.reads == 1  # read again only after 30 s
+    now[0] += 20.0
+    assert guard.restart_due(at_rest=True) and guard.last_mb == 350.0
+
+
+def test_a_restarted_helper_already_over_the_limit_turns_the_guard_off(caplog):
+    now = [0.0]
+    size = Readings(350.0)
+    guard = MemoryGuard(limit_mb=300.0, every=30.0, clock=lambda: now[0], read_mb=size,
+                        environ={RESTARTED_ENV: "1"})
+    now[0] = 30.0
+    assert not guard.restart_due(at_rest=True) and guard.off
+    assert "raise memory_limit" in caplog.text
+    now[0] = 60.0
+    assert not guard.restart_due(at_rest=True) and size.reads == 1
+
+
+def test_a_restarted_helper_under_the_limit_restarts_again_when_it_grows():
+    now = [0.0]
+    size = Readings(200.0)
+    guard = MemoryGuard(limit_mb=300.0, every=30.0, clock=lambda: now[0], read_mb=size, environ={RESTARTED_ENV: "1"})
+    now[0] = 30.0
+    assert not guard.restart_due(at_rest=True)
+    size.mb, now[0] = 320.0, 60.0
+    assert guard.restart_due(at_rest=True) and not guard.off
+
+
+def test_the_process_restarts_as_the_same_command_and_knows_it_was_restarted(tmp_path):
+    script = tmp_path / "again.py"
+    script.write_text(
+        "import os, sys\n"
+        "from voice.memory import RESTARTED_ENV, restart_process\n"
+        "print(os.getpid(), sys.argv[1:], RESTARTED_ENV in os.environ, flush=True)\n"
+        "if RESTARTED_ENV not in os.environ:\n"
+        "    restart_process()\n")
+    env = {key: value for key, value in os.environ.items() if key != RESTARTED_ENV}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    result = subprocess.run([sys.executable, str(script), "listen", "--x"], capture_output=True, text=True,
+                            env=env, timeout=60)
+    first, second = result.stdout.splitlines()
+    assert first.split(" ", 1)[1] == "['listen', '--x'] False"
+    assert second.split(" ", 1)[1] == "['listen', '--x'] True"
+    assert first.split()[0] == second.split()[0]  # the same process: systemd keeps following it

@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(listen, "keep_audio", metavar="DIR")
     _add_setting(listen, "night_log", metavar="on|off")
     _add_setting(listen, "echo_cancellation", metavar="on|off")
+    _add_setting(listen, "memory_limit", metavar="MB")
 
     simulate = commands.add_parser("simulate", help="run the helper on recorded WAV files")
     simulate.add_argument("files", nargs="+", metavar="FILE")
@@ -523,6 +524,7 @@ def _room_check(args: argparse.Namespace) -> int:
 
 def _listen(args: argparse.Namespace) -> int:
     from voice.live import listen, open_night_log
+    from voice.memory import MemoryGuard, restart_process
     from voice.speech import Speaker, Synthesizer
 
     config = _config(args)
@@ -535,10 +537,12 @@ def _listen(args: argparse.Namespace) -> int:
     content, matcher, recognizer, verifier, commands = _load(config)
     far_end = FarEnd() if config.echo_cancellation else None
     speaker = Speaker(Synthesizer(_voice_settings(config)), config.output_device, far_end)
-    listen(recognizer, matcher, content, speaker, config.input_device,
-           keep_audio=Path(config.keep_audio) if config.keep_audio else None,
-           night_log=open_night_log(config.night_log), alerts=_start_alerts(config), verifier=verifier,
-           commands=commands, echo=echo_canceller(far_end) if far_end is not None else None)
+    if listen(recognizer, matcher, content, speaker, config.input_device,
+              keep_audio=Path(config.keep_audio) if config.keep_audio else None,
+              night_log=open_night_log(config.night_log), alerts=_start_alerts(config), verifier=verifier,
+              commands=commands, echo=echo_canceller(far_end) if far_end is not None else None,
+              memory=MemoryGuard(config.memory_limit)):
+        restart_process()
     return 0
 
 

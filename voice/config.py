@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from voice.alert_settings import AlertSettings, parse_alerts
 from voice.audio import Device
+from voice.memory import MEMORY_LIMIT_MB
 from voice.paths import config_home
 from voice.recognizer import ENGINES
 from voice.speech import NIGHT_VOLUME, NIGHT_WORDS_PER_MINUTE
@@ -106,6 +107,8 @@ class Config:
                                                                  "(default: the built-in one)")
     echo_cancellation: bool = _setting(True, _switch, "take the helper's own voice out of the microphone, so "
                                                       "that \"stop\" is heard while it speaks")
+    memory_limit: float = _setting(MEMORY_LIMIT_MB, _number(100, 4000),
+                                   "restart between episodes when the helper uses more memory than this (MB)")
     alerts: Optional[AlertSettings] = None  # the "alerts:" section; None: nothing is ever sent
     path: Optional[Path] = None  # the config file read, if any
     origins: Mapping[str, str] = field(default_factory=dict)

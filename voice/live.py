@@ -29,7 +29,7 @@ from voice.errors import BedsideError
 from voice.history import HistoryError, HistoryRecorder, NightLog
 from voice.homeassistant import NIGHTS_DAYS
 from voice.intents import IntentMatcher
-from voice.memory import MemoryTrimmer
+from voice.memory import MemoryGuard, MemoryTrimmer
 from voice.paths import data_home
 from voice.pipeline import Conversation
 from voice.recognizer import Recognizer
@@ -130,10 +130,14 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
            input_device: Device = None, stop: Optional[threading.Event] = None,
            keep_audio: Optional[Path] = None, night_log: Optional[NightLog] = None,
            alerts: Optional[AlertService] = None, verifier: Optional[Verifier] = None,
-           commands: Optional[CommandModel] = None, echo: Optional[EchoCanceller] = None) -> None:
+           commands: Optional[CommandModel] = None, echo: Optional[EchoCanceller] = None,
+           memory: Optional[MemoryGuard] = None) -> bool:
     """Run until SIGTERM, SIGINT or ``stop`` is set. With ``alerts``, the chosen events are
     sent to the caregiver's channels (from a thread of their own); with ``echo`` (given the
-    ``speaker``'s far end), the helper's own voice is taken out of the microphone."""
+    ``speaker``'s far end), the helper's own voice is taken out of the microphone.
+
+    Returns True when it stopped, everything closed, for ``memory``: the helper has grown past
+    its limit and should restart (voice.memory.restart_process); it only stops between episodes."""
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -174,6 +178,7 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
     frames: Optional[Iterator[Optional[bytes]]] = None
     watchdog = Watchdog()
     trimmer = MemoryTrimmer()
+    restart = False
     log.info("listening; say \"cramp\" when you need me")
     watchdog.ready()
     try:
@@ -196,6 +201,11 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                     if alerts is not None and alerts.told():
                         conversation.told(alerts.settings.name)
                     trimmer.after(conversation.utterances)
+                    if memory is not None and memory.restart_due(conversation.at_rest):
+                        log.warning("memory: %.0f MB, over memory_limit (%.0f MB); restarting between episodes",
+                                    memory.last_mb, memory.limit_mb)
+                        restart = True
+                        stop.set()
             except BedsideError as error:
                 if not missing_logged:
                     log.error("%s; retrying every %.0f s", error, RETRY_SECONDS)
@@ -211,7 +221,10 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
                 devices.refresh_if_changed()
     finally:
         log.info("stopping")
-        watchdog.stopping()
+        if restart:
+            watchdog.reloading("restarting to give memory back")
+        else:
+            watchdog.stopping()
         watchdog.close()
         speaker.close()  # first: closing the microphone while the speaker still plays can crash PortAudio
         if frames is not None:
@@ -223,3 +236,4 @@ def listen(recognizer: Recognizer, matcher: IntentMatcher, content: Content, spe
         mark_stopped()
         if microphone.overflows:
             log.warning("audio input overflowed %d times", microphone.overflows)
+    return restart

@@ -10,13 +10,22 @@ episode 20 to 200 74.9 -> 77.1 and 76.4 -> 76.5 MB (74.4-78.3 between) in two ru
 trimming, 71.3 -> 71.8 MB with a trim after each utterance, at 0.29 ms a trim (docs/benchmarks.md).
 
 Where the C library is not glibc (musl, macOS), trimming does nothing.
+
+``MemoryGuard`` is the bound that holds whatever the cause: past a size set in the config, the
+helper restarts itself, but only between episodes, never in the middle of relief.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
+import os
+import sys
 import time
-from typing import Callable, Optional
+from pathlib import Path
+from typing import Callable, Mapping, Optional
+
+log = logging.getLogger("bedside")
 
 # Trim at most this often; and also without a new utterance (what the speaker and the audio
 # threads free is given back too).
@@ -56,3 +65,73 @@ class MemoryTrimmer:
         self._utterances, self._trimmed_at = utterances, now
         self._trim()
         return True
+
+
+# How often the guard reads the helper's size: a few microseconds each, and memory grows slowly.
+GUARD_SECONDS = 30.0
+# The built-in limit: the helper with every model loaded is about 190 MB (docs/benchmarks.md,
+# issue 24), so this is far above a healthy night and far below a 2 GB Pi's memory. The systemd
+# unit's MemoryMax (scripts/install-pi) is higher still, for a growth the guard cannot stop.
+MEMORY_LIMIT_MB = 400.0
+
+
+def resident_mb(status: Path = Path("/proc/self/status")) -> Optional[float]:
+    """This process's resident size (VmRSS) in MB, as the kernel and systemd count it; None
+    where /proc cannot tell (not Linux)."""
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class MemoryGuard:
+    """Says when the helper has grown past ``limit_mb`` and may restart now: only when
+    ``at_rest`` (no episode, no question waiting, not speaking, nobody talking).
+
+    A process that ``restart_process`` started and that is over the limit at its first reading
+    turns the guard off (one warning): the limit is below what the helper needs, and restarting
+    again would not help.
+    """
+
+    def __init__(self, limit_mb: float = MEMORY_LIMIT_MB, every: float = GUARD_SECONDS,
+                 clock: Callable[[], float] = time.monotonic,
+                 read_mb: Callable[[], Optional[float]] = resident_mb,
+                 environ: Mapping[str, str] = os.environ) -> None:
+        self.limit_mb = limit_mb
+        self._every = every
+        self._clock = clock
+        self._read_mb = read_mb
+        self._checked_at = clock()
+        self._restarted = RESTARTED_ENV in environ
+        self.off = False
+        self.last_mb: Optional[float] = None  # the size at the last reading
+
+    def restart_due(self, at_rest: bool) -> bool:
+        if self.off or not at_rest:
+            return False
+        now = self._clock()
+        if now - self._checked_at < self._every:
+            return False
+        self._checked_at = now
+        self.last_mb = self._read_mb()
+        over = self.last_mb is not None and self.last_mb > self.limit_mb
+        if over and self._restarted:
+            self.off = True
+            log.warning("memory: %.0f MB just after a restart, over memory_limit (%.0f MB); not restarting "
+                        "again: raise memory_limit in the config", self.last_mb, self.limit_mb)
+        self._restarted = False
+        return over and not self.off
+
+
+# Set for the process that restart_process starts.
+RESTARTED_ENV = "BEDSIDE_RESTARTED_FOR_MEMORY"
+
+
+def restart_process() -> None:
+    """Replace this process with a fresh run of the same command (same PID, so systemd and its
+    watchdog keep following it). Everything must be closed and flushed before."""
+    os.environ[RESTARTED_ENV] = "1"
+    os.execv(sys.executable, sys.orig_argv)

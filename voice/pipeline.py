@@ -111,6 +111,12 @@ class Conversation:
         self._handle(self.dialogue.told(name))
 
     @property
+    def at_rest(self) -> bool:
+        """Between episodes: nothing under way, nothing waiting, nothing being said or heard."""
+        return (not self.dialogue.in_episode and self.dialogue.next_wakeup is None
+                and not self.output.speaking() and not self._endpointer.in_speech)
+
+    @property
     def triggered(self) -> bool:
         return self.episodes > 0
 

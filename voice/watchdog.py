@@ -52,6 +52,12 @@ class Watchdog:
     def status(self, text: str) -> None:
         self._send(f"STATUS={text}")
 
+    def reloading(self, status: str) -> None:
+        """The helper restarts in place: systemd waits for its next READY=1 (MONOTONIC_USEC is
+        what systemd 253 and later ask for with RELOADING=1)."""
+        monotonic_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self._send(f"RELOADING=1\nMONOTONIC_USEC={monotonic_usec}\nSTATUS={status}")
+
     def stopping(self) -> None:
         self._send("STOPPING=1")
 
