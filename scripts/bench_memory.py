@@ -7,7 +7,7 @@ kept) hears the same night again and again: a cramp request (flite slt or rms), 
 sentence of unrelated talk and 20 s of quiet room, on a virtual clock. After every tenth of the
 episodes it prints RssAnon (what the kernel counts) and glibc's own count of memory in use and
 of free memory it keeps (mallinfo2), so growth in use (a leak) and free memory held back (what
-``voice.memory`` trims) show apart. A trim follows each decoded utterance unless --no-trim.
+``voice.service.memory`` trims) show apart. A trim follows each decoded utterance unless --no-trim.
 There is no sound device and no speaker: scripts/soak measures the whole helper.
 """
 
@@ -29,16 +29,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_live import speak, status_mb  # noqa: E402
-from voice.audio import FRAME_SECONDS, read_audio_file, split_frames  # noqa: E402
-from voice.clock import VirtualClock  # noqa: E402
-from voice.content import check_content  # noqa: E402
-from voice.dialogue import VOCABULARIES, Dialogue  # noqa: E402
-from voice.history import HistoryRecorder, NightLog  # noqa: E402
-from voice.intents import IntentMatcher  # noqa: E402
-from voice.memory import MemoryTrimmer, glibc_malloc_trim  # noqa: E402
-from voice.pipeline import Conversation  # noqa: E402
-from voice.recognizer import PocketsphinxRecognizer  # noqa: E402
-from voice.verifier import load_verifier  # noqa: E402
+from voice.base.clock import VirtualClock  # noqa: E402
+from voice.conversation.content import check_content  # noqa: E402
+from voice.conversation.dialogue import VOCABULARIES, Dialogue  # noqa: E402
+from voice.conversation.pipeline import Conversation  # noqa: E402
+from voice.hearing.intents import IntentMatcher  # noqa: E402
+from voice.hearing.recognizer import PocketsphinxRecognizer  # noqa: E402
+from voice.hearing.verifier import load_verifier  # noqa: E402
+from voice.night_log.history import HistoryRecorder, NightLog  # noqa: E402
+from voice.service.memory import MemoryTrimmer, glibc_malloc_trim  # noqa: E402
+from voice.sound.audio import FRAME_SECONDS, read_audio_file, split_frames  # noqa: E402
 
 
 class MallInfo2(ctypes.Structure):
@@ -70,7 +70,7 @@ def night(folder: Path) -> List[np.ndarray]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=200)
-    parser.add_argument("--no-trim", action="store_true", help="as the helper ran before voice.memory")
+    parser.add_argument("--no-trim", action="store_true", help="as the helper ran before voice.service.memory")
     parser.add_argument("--json", type=Path, help="also write the readings here")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bedside-memory-"))

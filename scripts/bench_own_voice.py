@@ -18,10 +18,10 @@ from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from speaking import converse_while_speaking  # noqa: E402
-from voice.content import Content, check_content  # noqa: E402
-from voice.dialogue import VOCABULARIES  # noqa: E402
-from voice.intents import IntentMatcher  # noqa: E402
-from voice.recognizer import open_recognizer  # noqa: E402
+from voice.conversation.content import Content, check_content  # noqa: E402
+from voice.conversation.dialogue import VOCABULARIES  # noqa: E402
+from voice.hearing.intents import IntentMatcher  # noqa: E402
+from voice.hearing.recognizer import open_recognizer  # noqa: E402
 
 
 def spoken_texts(content: Content) -> List[str]:

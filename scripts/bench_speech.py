@@ -27,9 +27,9 @@ from typing import Dict, List
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from voice.audio import read_audio_file  # noqa: E402
-from voice.content import check_content  # noqa: E402
-from voice.speech import Synthesizer, VoiceSettings  # noqa: E402
+from voice.conversation.content import check_content  # noqa: E402
+from voice.sound.audio import read_audio_file  # noqa: E402
+from voice.speaking.speech import Synthesizer, VoiceSettings  # noqa: E402
 
 # (rate factor, volume change), as the dialogue asks; the last one returns to the night settings.
 CHANGES = [(0.85, 0.0), (1.0, 0.2), (1.0, -0.3), (1 / 0.85, 0.1)]

@@ -26,7 +26,7 @@ def main() -> None:
         words = {line.split()[0] for line in dictionary if line.strip() and "(" not in line.split()[0]}
     ranked = sorted(words, key=lambda word: (-language_model.prob([word]), word))[: args.count]
     header = (f"# The {args.count} most probable words of pocketsphinx's en-us language model, most probable first.\n"
-              "# Made by scripts/make_decoys.py; the idle grammar's decoy loop (voice/grammar.py).\n")
+              "# Made by scripts/make_decoys.py; the idle grammar's decoy loop (voice/hearing/grammar.py).\n")
     OUT.write_text(header + "\n".join(ranked) + "\n", encoding="utf-8")
     print(f"wrote {len(ranked)} words to {OUT}")
 

@@ -1,9 +1,9 @@
-"""Train the command model (voice/command_model.py) from nothing: make the recordings, cut them
+"""Train the command model (voice/hearing/command_model.py) from nothing: make the recordings, cut them
 as the helper does, fit a small network, choose its thresholds, write the weights.
 
     scripts/train_commands --real ../shared/real [--out voice/data/commands.npz]
 
-Training data, never the benchmark's test rows or voices (voice/benchset.py):
+Training data, never the benchmark's test rows or voices (voice/bench/recordings.py):
 
 * real people (``--real``, its *tuning* rows of Speech Commands: a quarter of those speakers is
   held out to choose the thresholds): "stop", "yes" and "no", and other words ("go", "up",
@@ -42,19 +42,19 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice.audio import FRAME_SAMPLES, SAMPLE_RATE, read_audio_file  # noqa: E402
-from voice.benchreal import real_rows, rms, speech_span  # noqa: E402
-from voice.benchset import (FORMANT, NIGHT_SOUNDS, OWN_VOICE, ClipSynthesizer, mix, night_sound, padded,  # noqa: E402
-                            snoring_like, through_speaker)
-from voice.command_model import CLASSES, STEP_FRAMES, WEIGHTS, WORDS, CommandModel, Layers  # noqa: E402
-from voice.content import check_content  # noqa: E402
-from voice.dialogue import EPISODE_INTENTS  # noqa: E402
-from voice.echo import EchoCanceller, FarEnd  # noqa: E402
-from voice.embedding import SpeechEmbedding  # noqa: E402
-from voice.endpointer import timed_utterances, utterances  # noqa: E402
-from voice.intents import IntentMatcher  # noqa: E402
 from training import (TRAIN_VOICES, fortune_sentences, own_lines, speaker_effects, speaker_held_out,  # noqa: E402
                       speech_commands_speaker, template_sentences, training_noise)
+from voice.bench.real import real_rows, rms, speech_span  # noqa: E402
+from voice.bench.recordings import FORMANT, OWN_VOICE, ClipSynthesizer, mix, padded, through_speaker  # noqa: E402
+from voice.bench.sounds import NIGHT_SOUNDS, night_sound, snoring_like  # noqa: E402
+from voice.conversation.content import check_content  # noqa: E402
+from voice.conversation.dialogue import EPISODE_INTENTS  # noqa: E402
+from voice.hearing.command_model import CLASSES, STEP_FRAMES, WEIGHTS, WORDS, CommandModel, Layers  # noqa: E402
+from voice.hearing.embedding import SpeechEmbedding  # noqa: E402
+from voice.hearing.endpointer import timed_utterances, utterances  # noqa: E402
+from voice.hearing.intents import IntentMatcher  # noqa: E402
+from voice.sound.audio import FRAME_SAMPLES, SAMPLE_RATE, read_audio_file  # noqa: E402
+from voice.sound.echo import EchoCanceller, FarEnd  # noqa: E402
 
 SEED = 23
 EXCLUDED_VOICES: Sequence[tuple] = ()  # left out of training, to check the model on a voice it never heard

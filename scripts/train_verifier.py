@@ -1,16 +1,16 @@
-"""Train the verifier (voice/verifier.py) from nothing: make the recordings, cut and decode them
+"""Train the verifier (voice/hearing/verifier.py) from nothing: make the recordings, cut and decode them
 as the helper does, fit a small network, choose its two thresholds, write the weights.
 
     scripts/train_verifier [--corpus ../shared/corpus] [--real ../shared/real] [--features both]
                            [--out voice/data/verifier.npz]
 
-Training data is made here and never overlaps the benchmark's test set (voice/benchset.py):
+Training data is made here and never overlaps the benchmark's test set (voice/bench/recordings.py):
 
 * positives: sentences drawn at random from the content's own wake-up templates (every intent
   the helper wakes up for, so every phrasing family), minus the test set's sentences;
 * negatives: ordinary sentences (Debian's fortune-mod texts), near-misses written here
   ("camp", "clamp", "a calf in the field"), the helper's own lines in its own voice, noise
-  alone, snoring and other night sounds made here (voice.benchset), and, with ``--corpus``,
+  alone, snoring and other night sounds made here (voice.bench.recordings), and, with ``--corpus``,
   the tuning half of its real speech (even files; the benchmark tests on the odd ones); with
   ``--real``, its tuning rows of real people: audiobook reading and single words (never its
   snoring clips, whose licence is not stated, and never its test rows);
@@ -46,21 +46,22 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice.audio import SAMPLE_RATE, read_audio_file  # noqa: E402
-from voice.benchreal import real_rows  # noqa: E402
-from voice.benchset import (FORMANT, NIGHT_SOUNDS, OWN_VOICE, RED_FLAGS, TRIGGERS, ClipSynthesizer,  # noqa: E402
-                            corpus_rows, mix, night_sound, padded, snoring_like)
-from voice.content import check_content  # noqa: E402
-from voice.decision import gates_for  # noqa: E402
-from voice.dialogue import IDLE_INTENTS, VOCABULARIES  # noqa: E402
-from voice.embedding import SpeechEmbedding  # noqa: E402
-from voice.endpointer import utterances  # noqa: E402
-from voice.intents import IntentMatcher, normalize  # noqa: E402
-from voice.pipeline import MAX_WAKE_SECONDS  # noqa: E402
-from voice.recognizer import PocketsphinxRecognizer  # noqa: E402
 from training import (TRAIN_VOICES, fortune_sentences, own_lines, speaker_effects, speaker_held_out,  # noqa: E402
                       speech_commands_speaker, template_sentences, training_noise)
-from voice.verifier import FEATURE_KINDS, WEIGHTS, Verifier, recognizer_features  # noqa: E402
+from voice.bench.real import real_rows  # noqa: E402
+from voice.bench.recordings import (FORMANT, OWN_VOICE, RED_FLAGS, TRIGGERS, ClipSynthesizer, corpus_rows,  # noqa: E402
+                                    mix, padded)
+from voice.bench.sounds import NIGHT_SOUNDS, night_sound, snoring_like  # noqa: E402
+from voice.conversation.content import check_content  # noqa: E402
+from voice.conversation.dialogue import IDLE_INTENTS, VOCABULARIES  # noqa: E402
+from voice.conversation.pipeline import MAX_WAKE_SECONDS  # noqa: E402
+from voice.hearing.decision import gates_for  # noqa: E402
+from voice.hearing.embedding import SpeechEmbedding  # noqa: E402
+from voice.hearing.endpointer import utterances  # noqa: E402
+from voice.hearing.intents import IntentMatcher, normalize  # noqa: E402
+from voice.hearing.recognizer import PocketsphinxRecognizer  # noqa: E402
+from voice.hearing.verifier import FEATURE_KINDS, WEIGHTS, Verifier, recognizer_features  # noqa: E402
+from voice.sound.audio import SAMPLE_RATE, read_audio_file  # noqa: E402
 
 SEED = 16
 SENTENCES_PER_INTENT = {"cramp": 150, "red_flag": 70, "causes": 25, "prevention": 25, "seek_care": 25,
@@ -87,8 +88,8 @@ HIDDEN = 32
 # share, in a sweep of 0.01 / 0.1 / 1 / 3 on the held-out quarter of this training data.
 ALPHA = {"recognizer": 0.01, "embedding": 3.0, "both": 1.0}
 CONDITIONS = (("clean", 0.3), ("distant", 0.25), ("snr20", 0.15), ("snr10", 0.15), ("snr5", 0.15))
-SNORING_RECORDINGS = 60  # 20 s each, made here (voice.benchset.snoring_like)
-NIGHT_SOUND_RECORDINGS = 8  # of each kind in voice.benchset.NIGHT_SOUNDS, 20 s each
+SNORING_RECORDINGS = 60  # 20 s each, made here (voice.bench.recordings.snoring_like)
+NIGHT_SOUND_RECORDINGS = 8  # of each kind in voice.bench.recordings.NIGHT_SOUNDS, 20 s each
 NOISE_PIECE_SECONDS = 10.0
 
 
@@ -278,7 +279,7 @@ def fit(data: Dict[str, np.ndarray], kind: str) -> Verifier:
 KEEP_ACCEPTED = 0.97
 KEEP_NOT_REJECTED = 0.995
 # The requests those shares are of: what the recognizer proposes at -4.8 or better. The helper
-# proposes from -5.6 (voice.decision); below -4.8 the verifier must be as sure as above it, and
+# proposes from -5.6 (voice.hearing.decision); below -4.8 the verifier must be as sure as above it, and
 # the thresholds do not fall to let in what the recognizer itself found least likely.
 THRESHOLD_GATE = -4.8
 

@@ -2,7 +2,7 @@
 the training voices and how they are varied, ordinary sentences, the helper's own lines, the
 noises requests are mixed with, and which real speakers are held out.
 
-Nothing here overlaps the benchmark's test set (voice/benchset.py): its voices, sentences and
+Nothing here overlaps the benchmark's test set (voice/bench/recordings.py): its voices, sentences and
 real test rows stay out.
 """
 
@@ -15,10 +15,11 @@ from typing import Dict, List, Optional, Set
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, read_audio_file
-from voice.benchreal import real_rows
-from voice.benchset import VOICES, brown_noise
-from voice.intents import IntentMatcher
+from voice.bench.real import real_rows
+from voice.bench.recordings import VOICES
+from voice.bench.sounds import brown_noise
+from voice.hearing.intents import IntentMatcher
+from voice.sound.audio import SAMPLE_RATE, read_audio_file
 
 # The tuning set's voices, Piper's joe (where installed: the ``train`` extra), and espeak-ng
 # voices the test set does not use. The test set's flite and festival voices stay out, so that

@@ -5,7 +5,7 @@
 Runs the tuning recordings once with every gate open and every wake-up turned into a doubt
 question, so that each request's confidence, and the confidence of the "yes" that answers the
 question, are recorded; then scores every pair of gates (sure, doubtful) for waking up, and
-the gate for "yes", without decoding again. The chosen gates go into voice/decision.py.
+the gate for "yes", without decoding again. The chosen gates go into voice/hearing/decision.py.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import itertools
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from voice.bench import RED_FLAG_INTENTS, make_recordings
-from voice.benchset import FORMANT
-from voice.content import check_content
-from voice.decision import Gate, Gates
-from voice.dialogue import VOCABULARIES
-from voice.intents import IntentMatcher
-from voice.events import Heard
-from voice.recognizer import DECOY_COUNT, DECOY_WEIGHT, PocketsphinxRecognizer
-from voice.simulate import simulate_samples
+from voice.base.events import Heard
+from voice.bench.recordings import FORMANT
+from voice.bench.suite import RED_FLAG_INTENTS, make_recordings
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES
+from voice.conversation.simulate import simulate_samples
+from voice.hearing.decision import Gate, Gates
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import DECOY_COUNT, DECOY_WEIGHT, PocketsphinxRecognizer
 
 OPEN = Gate(sure=float("-inf"), doubtful=float("-inf"))
 # Every wake-up is asked about, every answer and command taken: the recording shows them all.

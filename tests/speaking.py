@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Tuple
 
-from voice.audio import FRAME_SECONDS, FileSource
-from voice.clock import VirtualClock
-from voice.content import Content, check_content
-from voice.dialogue import VOCABULARIES, Dialogue
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation, SilentOutput
-from voice.recognizer import Recognizer, open_recognizer
+from voice.base.clock import VirtualClock
+from voice.conversation.content import Content, check_content
+from voice.conversation.dialogue import VOCABULARIES, Dialogue
+from voice.conversation.pipeline import Conversation, SilentOutput
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import Recognizer, open_recognizer
+from voice.sound.audio import FRAME_SECONDS, FileSource
 
 
 class SpeakingOutput(SilentOutput):

@@ -20,12 +20,12 @@ from typing import Dict, List
 import pytest
 
 from mqtt import Broker, BrokerUnavailable, Subscriber
-from voice.alert_settings import WebhookSettings
-from voice.alerts import DEFAULT_EVENTS, AlertRules, new_alert
-from voice.channels import ChannelError, CommandChannel, WebhookChannel
-from voice.courier import Courier
-from voice.events import EpisodeEnded, EpisodeStarted, Heard, Said
-from voice.outbox import Outbox
+from voice.alerts.channels import ChannelError, CommandChannel, WebhookChannel
+from voice.alerts.courier import Courier
+from voice.alerts.outbox import Outbox
+from voice.alerts.rules import DEFAULT_EVENTS, AlertRules, new_alert
+from voice.alerts.settings import WebhookSettings
+from voice.base.events import EpisodeEnded, EpisodeStarted, Heard, Said
 
 RED_FLAG = "my calf is swollen and red"
 
@@ -379,7 +379,7 @@ def test_config_show_masks_secrets_and_warns_when_others_can_read_them(tmp_path,
 
 
 def test_without_alerts_no_network_code_is_loaded():
-    code = ("import sys; from voice.config import load_config; from voice import live, simulate, cli; "
+    code = ("import sys; from voice.service.config import load_config; from voice.service import live; from voice.conversation import simulate; from voice import cli; "
             "print(any(name.startswith('paho') for name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr

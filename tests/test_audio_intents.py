@@ -7,10 +7,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from voice.audio import FRAME_BYTES, DeviceList, FileSource, read_audio_file
-from voice.content import check_content
-from voice.errors import BedsideError
-from voice.intents import IntentMatcher
+from voice.base.errors import BedsideError
+from voice.conversation.content import check_content
+from voice.hearing.intents import IntentMatcher
+from voice.sound.audio import FRAME_BYTES, DeviceList, FileSource, read_audio_file
 
 
 @pytest.mark.parametrize("rate, channels, bits", [(16000, 1, 16), (44100, 2, 16), (22050, 1, 8),

@@ -10,14 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from voice.benchset import brown_noise, mix
-from voice.clock import VirtualClock
-from voice.content import check_content
-from voice.dialogue import Dialogue
-from voice.intents import IntentMatcher
-from voice.events import Heard
-from voice.pipeline import Conversation
-from voice.simulate import activations
+from voice.base.clock import VirtualClock
+from voice.base.events import Heard
+from voice.bench.recordings import mix
+from voice.bench.sounds import brown_noise
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import Dialogue
+from voice.conversation.pipeline import Conversation
+from voice.conversation.simulate import activations
+from voice.hearing.intents import IntentMatcher
 
 KEYS = {"recall_clean", "recall_snr20", "recall_snr10", "recall_snr5", "command_accuracy", "false_triggers_per_hour",
         "false_trigger_rate_utterances", "rtf", "latency_p50_s", "latency_p95_s", "idle_cpu_fraction", "peak_rss_mb",

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 
 from conftest import damaged_copy, run_bedside
-from voice.clock import VirtualClock
-from voice.command_model import CLASSES, WEIGHTS, load_command_model
-from voice.content import check_content
-from voice.decision import command_opinion
-from voice.dialogue import VOCABULARIES, WHILE_SPEAKING, Dialogue
-from voice.events import EpisodeEnded, Said
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation
-from voice.recognizer import Transcript
+from voice.base.clock import VirtualClock
+from voice.base.events import EpisodeEnded, Said
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES, WHILE_SPEAKING, Dialogue
+from voice.conversation.pipeline import Conversation
+from voice.hearing.command_model import CLASSES, WEIGHTS, load_command_model
+from voice.hearing.decision import command_opinion
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import Transcript
 
 CONTENT = check_content()
 MATCHER = IntentMatcher(CONTENT.intents, CONTENT.phrase_rules)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voice.config import SETTING_NAMES, Config, ConfigError, load_config
+from voice.service.config import SETTING_NAMES, Config, ConfigError, load_config
 
 
 @pytest.fixture

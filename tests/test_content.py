@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import run_bedside
-from voice.content import DEFAULT_CONTENT, ContentError, check_content
+from voice.conversation.content import DEFAULT_CONTENT, ContentError, check_content
 
 FORBIDDEN = ["diclofenac", "ibuprofen", "indomethacin", "celecoxib", "eperisone", "xuefu zhuyu",
              "calcium acetate", "calcium lactate", "calcium carbonate", "quinine"]

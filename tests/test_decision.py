@@ -10,14 +10,14 @@ from typing import List, Tuple
 
 import pytest
 
-from voice.clock import VirtualClock
-from voice.content import check_content
-from voice.decision import POCKETSPHINX, Gate, Gates
-from voice.dialogue import REPEAT_SECONDS, Dialogue
-from voice.events import EpisodeStarted, Heard, Said
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation
-from voice.recognizer import Transcript
+from voice.base.clock import VirtualClock
+from voice.base.events import EpisodeStarted, Heard, Said
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import REPEAT_SECONDS, Dialogue
+from voice.conversation.pipeline import Conversation
+from voice.hearing.decision import POCKETSPHINX, Gate, Gates
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import Transcript
 
 CONTENT = check_content()
 MATCHER = IntentMatcher(CONTENT.intents, CONTENT.phrase_rules)

@@ -6,10 +6,11 @@ from typing import List, Optional
 
 import pytest
 
-from voice.clock import VirtualClock
-from voice.content import check_content
-from voice.dialogue import AdjustVoice, Dialogue, EPISODE_INTENTS, IDLE_INTENTS, Say, Wait
-from voice.events import EpisodeEnded, EpisodeStarted
+from voice.base.clock import VirtualClock
+from voice.base.events import EpisodeEnded, EpisodeStarted
+from voice.conversation.actions import AdjustVoice, Say, Wait
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import EPISODE_INTENTS, IDLE_INTENTS, Dialogue
 
 CONTENT = check_content()
 

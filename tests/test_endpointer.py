@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voice.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file
-from voice.content import check_content
-from voice.dialogue import VOCABULARIES
-from voice.endpointer import utterances
-from voice.intents import IntentMatcher
-from voice.recognizer import PocketsphinxRecognizer
-from voice.simulate import simulate_samples
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES
+from voice.conversation.simulate import simulate_samples
+from voice.hearing.endpointer import utterances
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import PocketsphinxRecognizer
+from voice.sound.audio import FRAME_SECONDS, SAMPLE_RATE, read_audio_file
 
 CONTENT = check_content()
 MATCHER = IntentMatcher(CONTENT.intents, CONTENT.phrase_rules)

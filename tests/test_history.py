@@ -17,14 +17,15 @@ from typing import Optional
 import pytest
 
 from disk import CannotMount, fill, mount_tiny_disk, unmount
-from voice.alerts import new_alert
-from voice.clock import VirtualClock
-from voice.content import check_content
-from voice.dialogue import Dialogue, Say
-from voice.events import EpisodeEnded, EpisodeStarted, Heard, Summary
-from voice.history import (MIGRATIONS, SCHEMA_VERSION, HistoryError, HistoryRecorder, NightLog,
-                           default_history_path, summarize)
-from voice.outbox import Outbox
+from voice.alerts.outbox import Outbox
+from voice.alerts.rules import new_alert
+from voice.base.clock import VirtualClock
+from voice.base.events import EpisodeEnded, EpisodeStarted, Heard, Summary
+from voice.conversation.actions import Say
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import Dialogue
+from voice.night_log.history import (MIGRATIONS, SCHEMA_VERSION, HistoryError, HistoryRecorder, NightLog,
+                                     default_history_path, summarize)
 
 CONTENT = check_content()
 NIGHT = datetime(2026, 11, 20, 2, 30)
@@ -80,7 +81,7 @@ def test_summary_counts_nights_weeks_durations_and_what_helped(data_home):
 WRITER = textwrap.dedent("""
     import sys
     from datetime import datetime, timedelta
-    from voice.history import NightLog
+    from voice.night_log.history import NightLog
     night_log = NightLog.open(sys.argv[1])
     for index in range(int(sys.argv[2])):
         start = datetime(2026, 1, 1) + timedelta(hours=index)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from pulse import Helper, PulseServer, PulseUnavailable, SinkRecording
-from voice.content import check_content
-from voice.speech import Synthesizer
+from voice.conversation.content import check_content
+from voice.speaking.speech import Synthesizer
 
 TRAILING_SILENCE = 1.0  # every recording ends with this much silence (see conftest.recordings)
 

@@ -1,4 +1,4 @@
-"""Freed memory goes back to the system while the helper listens (voice.memory)."""
+"""Freed memory goes back to the system while the helper listens (voice.service.memory)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from voice.memory import RESTARTED_ENV, MemoryGuard, MemoryTrimmer, glibc_malloc_trim
+from voice.service.memory import RESTARTED_ENV, MemoryGuard, MemoryTrimmer, glibc_malloc_trim
 
 
 def rss_anon_mb() -> float:
@@ -36,7 +36,7 @@ def test_it_trims_after_each_decoded_utterance_and_once_a_minute_otherwise():
 
 
 def test_without_glibc_nothing_is_trimmed(monkeypatch):
-    monkeypatch.setattr("voice.memory.glibc_malloc_trim", lambda: None)
+    monkeypatch.setattr("voice.service.memory.glibc_malloc_trim", lambda: None)
     trimmer = MemoryTrimmer(every=0.0)
     assert not trimmer.after(1) and not trimmer.after(2)
 
@@ -115,7 +115,7 @@ def test_the_process_restarts_as_the_same_command_and_knows_it_was_restarted(tmp
     script = tmp_path / "again.py"
     script.write_text(
         "import os, sys\n"
-        "from voice.memory import RESTARTED_ENV, restart_process\n"
+        "from voice.service.memory import RESTARTED_ENV, restart_process\n"
         "print(os.getpid(), sys.argv[1:], RESTARTED_ENV in os.environ, flush=True)\n"
         "if RESTARTED_ENV not in os.environ:\n"
         "    restart_process()\n")

@@ -1,5 +1,5 @@
 """The memory guard in ``listen``: past the limit, the helper stops to restart only between episodes,
-with the night log closed and intact (voice.memory.MemoryGuard, issue 24)."""
+with the night log closed and intact (voice.service.memory.MemoryGuard, issue 24)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from typing import Iterator, List, Optional
 
 import pytest
 
-from voice import live
-from voice.audio import FRAME_SECONDS, FileSource
-from voice.content import check_content
-from voice.dialogue import VOCABULARIES
-from voice.history import NightLog
-from voice.intents import IntentMatcher
-from voice.memory import MemoryGuard
-from voice.recognizer import open_recognizer
-from voice.speech import VoiceSettings
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import open_recognizer
+from voice.night_log.history import NightLog
+from voice.service import live
+from voice.service.memory import MemoryGuard
+from voice.sound.audio import FRAME_SECONDS, FileSource
+from voice.speaking.speech import VoiceSettings
 
 
 class NightMicrophone:

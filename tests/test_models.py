@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from voice.errors import BedsideError
-from voice.models import download, install, installed_models
-from voice.recognizer import find_vosk_model
+from voice.base.errors import BedsideError
+from voice.hearing.recognizer import find_vosk_model
+from voice.service.models import download, install, installed_models
 
 MODEL = "vosk-model-test-0.1"
 

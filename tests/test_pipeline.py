@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 from speaking import converse_while_speaking
-from voice.events import Heard
-from voice.recognizer import Transcript
+from voice.base.events import Heard
+from voice.hearing.recognizer import Transcript
 
 
 class HearsStopInEverything:
@@ -54,11 +54,11 @@ def test_a_short_stop_heard_by_any_engine_cuts_the_helper_off(recordings):
 
 
 def test_a_conversation_that_keeps_no_events_hands_each_one_on_and_grows_nothing():
-    from voice.clock import VirtualClock
-    from voice.content import check_content
-    from voice.dialogue import Dialogue
-    from voice.intents import IntentMatcher
-    from voice.pipeline import Conversation
+    from voice.base.clock import VirtualClock
+    from voice.conversation.content import check_content
+    from voice.conversation.dialogue import Dialogue
+    from voice.conversation.pipeline import Conversation
+    from voice.hearing.intents import IntentMatcher
 
     content = check_content()
     clock = VirtualClock()

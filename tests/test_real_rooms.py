@@ -7,20 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, read_audio_file
-from voice.benchreal import EchoingSpeaker, barge_in, hiss, rms, speech_span
-from voice.benchset import NIGHT_SOUNDS, ClipSynthesizer, night_sound, padded, snoring_like, through_speaker
-from voice.clock import VirtualClock
-from voice.command_model import load_command_model
-from voice.content import check_content
-from voice.dialogue import VOCABULARIES, Dialogue
-from voice.echo import EchoCanceller, FarEnd
-from voice.events import Said
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation
-from voice.recognizer import PocketsphinxRecognizer
-from voice.simulate import simulate_samples
-from voice.verifier import load_verifier
+from voice.base.clock import VirtualClock
+from voice.base.events import Said
+from voice.bench.real import EchoingSpeaker, barge_in, hiss, rms
+from voice.bench.recordings import ClipSynthesizer, padded, through_speaker
+from voice.bench.sounds import NIGHT_SOUNDS, night_sound, snoring_like
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES, Dialogue
+from voice.conversation.pipeline import Conversation
+from voice.conversation.simulate import simulate_samples
+from voice.hearing.command_model import load_command_model
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import PocketsphinxRecognizer
+from voice.hearing.verifier import load_verifier
+from voice.sound.audio import SAMPLE_RATE, read_audio_file
+from voice.sound.echo import EchoCanceller, FarEnd
 
 CONTENT = check_content()
 MATCHER = IntentMatcher(CONTENT.intents, CONTENT.phrase_rules)

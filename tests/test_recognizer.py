@@ -9,13 +9,13 @@ import pytest
 from hassil import parse_sentence
 from hassil.sample import sample_expression
 
-from voice.audio import FileSource, read_audio_file
-from voice.content import check_content
-from voice.dialogue import VOCABULARIES
-from voice.errors import BedsideError
-from voice.grammar import Grammar, GrammarError, compile_templates, load_decoys, shared_sentence
-from voice.intents import IntentMatcher, Vocabulary, normalize
-from voice.recognizer import PocketsphinxRecognizer, Transcript
+from voice.base.errors import BedsideError
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES
+from voice.hearing.grammar import Grammar, GrammarError, compile_templates, load_decoys, shared_sentence
+from voice.hearing.intents import IntentMatcher, Vocabulary, normalize
+from voice.hearing.recognizer import PocketsphinxRecognizer, Transcript
+from voice.sound.audio import FileSource, read_audio_file
 
 RULES = {"part": "[left|right] (calf|leg)", "ouch": "(oh|ow)"}
 TEMPLATES = ["[<ouch>] [i have] [a] [bad] cramp [in my <part>]", "[<ouch>] my <part> hurts", "charley horse"]

@@ -187,12 +187,12 @@ def test_flac_ogg_and_mp3_recordings_give_the_wavs_result(recordings, tmp_path, 
 
 
 def test_streaming_a_file_gives_the_same_conversation_as_reading_it_whole(recordings):
-    from voice.audio import read_audio_file
-    from voice.content import check_content
-    from voice.dialogue import VOCABULARIES
-    from voice.intents import IntentMatcher
-    from voice.recognizer import open_recognizer
-    from voice.simulate import simulate_file, simulate_samples
+    from voice.conversation.content import check_content
+    from voice.conversation.dialogue import VOCABULARIES
+    from voice.conversation.simulate import simulate_file, simulate_samples
+    from voice.hearing.intents import IntentMatcher
+    from voice.hearing.recognizer import open_recognizer
+    from voice.sound.audio import read_audio_file
 
     wav = recordings(["my calf hurts", 3.0, "next", 3.0, "it's gone"], "flite:awb")
     content = check_content()

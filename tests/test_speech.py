@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.errors import BedsideError
-from voice.espeak import Espeak, EspeakSettings
-from voice import speech
-from voice.speech import Synthesizer, VoiceSettings, _read_once_written, write_wav
+from voice.base.errors import BedsideError
+from voice.speaking import speech
+from voice.speaking.espeak import Espeak, EspeakSettings
+from voice.speaking.speech import Synthesizer, VoiceSettings, _read_once_written, write_wav
 
 BENCH_SPEECH = Path(__file__).resolve().parent.parent / "scripts" / "bench_speech.py"
 

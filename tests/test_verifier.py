@@ -12,18 +12,19 @@ import numpy as np
 import pytest
 
 from conftest import damaged_copy, run_bedside
-from voice.audio import SAMPLE_RATE, read_audio_file
-from voice.benchset import brown_noise, padded
-from voice.clock import VirtualClock
-from voice.content import check_content
-from voice.decision import Gate, Gates, second_opinion
-from voice.dialogue import VOCABULARIES, Dialogue
-from voice.events import EpisodeStarted, Said
-from voice.intents import IntentMatcher
-from voice.pipeline import Conversation
-from voice.recognizer import PocketsphinxRecognizer, Transcript
-from voice.simulate import simulate_samples
-from voice.verifier import WEIGHTS, Verifier, load_verifier, recognizer_features
+from voice.base.clock import VirtualClock
+from voice.base.events import EpisodeStarted, Said
+from voice.bench.recordings import padded
+from voice.bench.sounds import brown_noise
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import VOCABULARIES, Dialogue
+from voice.conversation.pipeline import Conversation
+from voice.conversation.simulate import simulate_samples
+from voice.hearing.decision import Gate, Gates, second_opinion
+from voice.hearing.intents import IntentMatcher
+from voice.hearing.recognizer import PocketsphinxRecognizer, Transcript
+from voice.hearing.verifier import WEIGHTS, Verifier, load_verifier, recognizer_features
+from voice.sound.audio import SAMPLE_RATE, read_audio_file
 
 CONTENT = check_content()
 MATCHER = IntentMatcher(CONTENT.intents, CONTENT.phrase_rules)
@@ -175,7 +176,7 @@ def test_a_quiet_room_costs_the_verifier_nothing(recognizer):
 def test_the_mel_model_runs_in_fixed_blocks_with_the_numbers_of_one_whole_pass():
     """Resizing the mel model to each utterance's length grew memory with every new length; the
     blocks it runs in now must give exactly what one pass over the whole utterance gives."""
-    from voice.embedding import MEL_BLOCK_SAMPLES, SpeechEmbedding, _invoke
+    from voice.hearing.embedding import MEL_BLOCK_SAMPLES, SpeechEmbedding, _invoke
 
     embedding, whole = SpeechEmbedding(), SpeechEmbedding()
     rng = np.random.default_rng(5)

@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 import pytest
 
 from pulse import Helper, PulseServer, PulseUnavailable
-from voice.watchdog import Watchdog
+from voice.service.watchdog import Watchdog
 
 
 class FakeSystemd:

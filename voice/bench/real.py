@@ -1,0 +1,289 @@
+"""Real people and real rooms for ``bedside bench --real DIR`` (a folder with ``manifest.csv``,
+such as ../shared/real; its README says what is in it).
+
+Synthetic voices cannot show how the helper does in a real bedroom, so this measures:
+
+* **streams heard while idle**, one per set: audiobook reading, single words from hundreds of
+  people, snoring, other night sounds. Every time the helper would have spoken (relief, an
+  answer, or a doubt question, which wakes the sleeper just the same) is a wake-up;
+* **real people's commands**: "stop", "yes" and "no" during relief and after a doubt question;
+  other words ("go", "up", "left"...) there, which are no command; and "stop" while the helper
+  speaks, with the helper's own voice in the microphone (through its speaker and the room) as
+  in live mode, where the echo canceller gets what the speaker played;
+* **real background noise** (its ``noise/`` tracks) for mixing into the synthetic requests.
+
+Rows are taken by the manifest's ``split`` (``tuning`` or ``test``, by speaker; noise is in
+both). Nothing here is needed by the tests: a user machine has no such folder.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from voice.base.clock import VirtualClock
+from voice.base.events import Heard, Said
+from voice.bench.recordings import MIC_NOISE_DBFS, Clip, padded, through_speaker
+from voice.conversation.actions import AdjustVoice, Say
+from voice.conversation.content import Content
+from voice.conversation.dialogue import Dialogue
+from voice.conversation.pipeline import Conversation, Output
+from voice.conversation.simulate import SimulationResult, activations
+from voice.hearing.decision import COMMAND_WORDS
+from voice.sound.audio import FRAME_SAMPLES, SAMPLE_RATE, read_audio_file
+from voice.sound.echo import FarEnd
+
+STREAM_SETS = ("audiobook", "words", "snoring", "night_sounds")
+# The helper's own voice as the microphone hears it, against the person's "stop": as loud.
+ECHO_DB = 0.0
+BARGE_IN_SECONDS = 1.0  # "stop" must cut the helper off this soon after the word ends
+RED_FLAGS = ("red_flag", "red_flag_during")
+
+
+@dataclass(frozen=True)
+class RealRow:
+    file: Path
+    folder: str  # the manifest path's first part: commands, speech-long, bedroom or noise
+    kind: str  # command | negative | noise
+    label: str
+
+    @property
+    def stream_set(self) -> str:
+        if self.folder == "bedroom":
+            return "snoring" if self.label == "snoring" else "night_sounds"
+        return {"speech-long": "audiobook", "commands": "words"}.get(self.folder, "")
+
+
+def real_rows(folder: Path, which: str) -> List[RealRow]:
+    """The manifest's rows of this split (``tuning`` or ``test``), and the noise of both."""
+    with (folder / "manifest.csv").open(newline="") as manifest:
+        return [RealRow(folder / row["path"], row["path"].split("/")[0], row["kind"], row["label"])
+                for row in csv.DictReader(manifest) if row["split"] in (which, "both")]
+
+
+@dataclass
+class RealRecordings:
+    streams: Dict[str, np.ndarray]  # set name -> one continuous recording, heard while idle
+    commands: List[Clip]  # each real word, with a little room hiss around it; expected: the command or None
+    noise: Dict[str, np.ndarray]  # name -> real background noise, for mixing into requests
+    own_voice: np.ndarray  # what the helper says first after "cramp", in its own voice
+
+
+def make_real_recordings(folder: Path, which: str, own_voice: np.ndarray, seed: int = 3) -> RealRecordings:
+    rows = real_rows(folder, which)
+    rng = np.random.default_rng(seed)
+    streams: Dict[str, np.ndarray] = {}
+    for name in STREAM_SETS:
+        parts = []
+        for row in rows:
+            if row.kind != "noise" and row.stream_set == name:
+                gap = int(rng.uniform(0.3, 1.5) * SAMPLE_RATE)
+                parts += [read_audio_file(row.file), hiss(gap, seed=len(parts))]
+        if parts:
+            streams[name] = np.concatenate(parts)
+    commands = [Clip(f"{row.label}: {row.file.name}", padded(read_audio_file(row.file), seed=index),
+                     speech_end=0.0, expected=row.label if row.label in COMMAND_WORDS else None,
+                     voice="real", condition=row.label)
+                for index, row in enumerate(row for row in rows if row.folder == "commands")]
+    noise = {row.label: read_audio_file(row.file) for row in rows if row.kind == "noise"}
+    return RealRecordings(streams, commands, noise, own_voice)
+
+
+def first_words(content: Content) -> str:
+    """What the helper says first when someone says "cramp": what a "stop" talks over."""
+    return " ".join(action.text for action in Dialogue(content, VirtualClock()).hear("cramp") if isinstance(action, Say))
+
+
+def hiss(samples: int, seed: int = 0) -> np.ndarray:
+    """A quiet room's microphone: faint hiss, no digital silence."""
+    noise = np.random.default_rng(seed).normal(scale=32768 * 10 ** (MIC_NOISE_DBFS / 20), size=samples)
+    return np.round(noise).astype(np.int16)
+
+
+@dataclass
+class RealReport:
+    numbers: Dict[str, object]
+    wakes: List[str] = field(default_factory=list)
+    command_misses: List[str] = field(default_factory=list)
+
+
+# One run of the helper on a recording, as ``bedside simulate`` runs it:
+# ``run(name, samples, first_heard=None, first_doubtful=False)``.
+Run = Callable[..., SimulationResult]
+# A conversation as the benchmark runs them, on this clock and speaker, with this speaker's far
+# end for echo cancellation.
+Converse = Callable[[VirtualClock, Output, FarEnd], Conversation]
+
+
+def bench_real(recordings: RealRecordings, run: Run, converse: Converse) -> RealReport:
+    report = RealReport({})
+    _streams(recordings, run, report)
+    _commands(recordings, run, report)
+    _barge_in(recordings, converse, report)
+    return report
+
+
+def _streams(recordings: RealRecordings, run: Run, report: RealReport) -> None:
+    by_set: Dict[str, float] = {}
+    minutes: Dict[str, float] = {}
+    total_wakes, total_hours = 0, 0.0
+    for name, samples in recordings.streams.items():
+        result = run(f"real stream: {name}", samples)
+        woke = sorted(activations(result.conversation) + activations(result.conversation, questions=True),
+                      key=lambda event: event.t)
+        hours = samples.size / SAMPLE_RATE / 3600
+        by_set[name] = round(len(woke) / hours, 2)
+        minutes[name] = round(hours * 60, 1)
+        total_wakes += len(woke)
+        total_hours += hours
+        report.wakes += [f"{name} at {event.t:.0f} s: {event.text!r} -> {event.intent} ({event.certainty}, "
+                         f"{event.confidence}, verifier {event.verifier})" for event in woke]
+        if name == "snoring":
+            report.numbers["snoring_wakes"] = len(woke)
+    report.numbers.update({
+        "real_wakes_per_hour": round(total_wakes / total_hours, 2) if total_hours else 0.0,
+        "real_wakes_per_hour_by_set": by_set,
+        "real_stream_minutes_by_set": minutes,
+        "real_wakes": total_wakes,
+    })
+
+
+def acted_on(result: SimulationResult) -> List[Heard]:
+    """What the helper heard and did something about (acted on, or asked about)."""
+    return [event for event in result.conversation.heard if event.intent and event.certainty is not None]
+
+
+def _commands(recordings: RealRecordings, run: Run, report: RealReport) -> None:
+    """Each real word during relief, and after the doubt question "Did you say cramp?"."""
+    right: Dict[str, List[bool]] = {word: [] for word in COMMAND_WORDS}
+    by_context: Dict[str, List[bool]] = {}
+    confusions: Counter = Counter()
+    others_as_commands: List[bool] = []
+    red_flags = urgent = 0
+    for clip in recordings.commands:
+        for context in ("during_relief", "after_question"):
+            result = run(clip.name, clip.samples, first_heard="cramp", first_doubtful=context == "after_question")
+            heard = acted_on(result)
+            first = heard[0].intent if heard else None
+            red_flags += any(event.intent in RED_FLAGS for event in heard)
+            urgent += any(event.intent in RED_FLAGS and event.certainty == "sure" for event in heard)
+            if first != clip.expected:
+                confusions[f"{clip.expected or 'other word'} -> {first or 'nothing'}"] += 1
+                if clip.expected is not None:
+                    report.command_misses.append(f"{context}: {clip.name}: heard {_heard(result)}")
+            if clip.expected is None:
+                others_as_commands.append(first is not None)
+            else:
+                right[clip.expected].append(first == clip.expected)
+                by_context.setdefault(context, []).append(first == clip.expected)
+    every = [hit for hits in right.values() for hit in hits]
+    report.numbers.update({
+        "real_command_accuracy": _fraction(every),
+        "real_command_accuracy_by_word": {word: _fraction(hits) for word, hits in right.items()},
+        "real_command_accuracy_by_context": {context: _fraction(hits) for context, hits in by_context.items()},
+        "real_other_words_as_command": _fraction(others_as_commands),
+        "command_red_flag_confusions": red_flags,  # urgent advice, or the red-flag question
+        "command_red_flag_urgent": urgent,  # of those, urgent advice at once
+        "real_command_confusions": dict(confusions.most_common()),
+    })
+
+
+def _heard(result: SimulationResult) -> str:
+    return "; ".join(f"{event.text!r} -> {event.intent} ({event.certainty}, {event.confidence})"
+                     for event in result.conversation.heard) or "nothing"
+
+
+def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport) -> None:
+    """Each real "stop", said 1.5-3 s into the helper's first words after "cramp", while the
+    microphone hears the helper's voice through its speaker and the room (voice.bench.recordings.
+    through_speaker), ``ECHO_DB`` against the word; cut off within ``BARGE_IN_SECONDS`` of the
+    word's end counts."""
+    rng = np.random.default_rng(11)
+    room = through_speaker(recordings.own_voice, seed=5).astype(np.float64)
+    hits, delays = [], []
+    for clip in recordings.commands:
+        if clip.expected != "stop":
+            continue
+        start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
+        person = np.concatenate([hiss(start, seed=start), clip.samples])
+        echo = room * (rms(clip.samples[speech_span(clip.samples)]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
+        stop_end = (start + speech_span(clip.samples).stop) / SAMPLE_RATE
+        cut_at = barge_in(converse, recordings.own_voice, echo, person)
+        hits.append(cut_at is not None and stop_end - 0.2 <= cut_at <= stop_end + BARGE_IN_SECONDS)
+        if cut_at is not None:
+            delays.append(cut_at - stop_end)
+    report.numbers["real_barge_in_stop"] = _fraction(hits)
+    report.numbers["real_barge_in_delay_p50_s"] = round(float(np.median(delays)), 2) if delays else None
+    report.numbers["real_barge_in_early_cuts"] = sum(delay < -0.2 for delay in delays)
+
+
+def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: np.ndarray) -> Optional[float]:
+    """The helper hears "cramp" and starts speaking, playing ``played``; while it speaks the
+    microphone gets ``echo`` (its voice as the microphone hears it) as well as ``person``.
+    Returns the moment it was cut off, or None."""
+    clock = VirtualClock()
+    speaker = EchoingSpeaker(clock, played.size / SAMPLE_RATE)
+    far_end = FarEnd()
+    conversation = converse(clock, speaker, far_end)
+    conversation.hear("cramp")
+    length = max(echo.size, person.size) // FRAME_SAMPLES * FRAME_SAMPLES + FRAME_SAMPLES
+    played, echo, person = (np.pad(signal.astype(np.float64), (0, max(0, length - signal.size)))
+                            for signal in (played, echo, person))
+    for start in range(0, length, FRAME_SAMPLES):
+        frame = slice(start, start + FRAME_SAMPLES)
+        heard = person[frame]
+        if speaker.speaking():
+            far_end.played(played[frame].astype(np.int16))
+            heard = heard + echo[frame]
+        clock.advance_to((start + FRAME_SAMPLES) / SAMPLE_RATE)
+        conversation.feed(np.clip(np.round(heard), -32768, 32767).astype("<i2").tobytes())
+        if speaker.cut_at is not None:
+            return speaker.cut_at
+    conversation.end_stream()
+    return speaker.cut_at
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if samples.size else 0.0
+
+
+def speech_span(samples: np.ndarray) -> slice:
+    """Where the word is: the 10 ms blocks within 30 dB of the loudest."""
+    blocks = samples[: samples.size // 160 * 160].astype(np.float64).reshape(-1, 160)
+    energy = 10 * np.log10(np.mean(blocks ** 2, axis=1) + 1.0)
+    loud = np.flatnonzero(energy > energy.max() - 30)
+    return slice(int(loud[0] * 160), int((loud[-1] + 1) * 160)) if loud.size else slice(0, samples.size)
+
+
+def _fraction(hits: Sequence[bool]) -> float:
+    return round(sum(hits) / len(hits), 4) if hits else 0.0
+
+
+class EchoingSpeaker:
+    """The helper's speaker in virtual time, for barge-in: it speaks from the first ``say`` for
+    as long as its own voice lasts, and is silent once cut off."""
+
+    def __init__(self, clock: VirtualClock, seconds: float) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self.began: Optional[float] = None
+        self.cut_at: Optional[float] = None
+
+    def say(self, said: Said) -> None:
+        if self.began is None:
+            self.began = said.t
+
+    def adjust(self, change: AdjustVoice) -> None:
+        pass
+
+    def cut(self) -> None:
+        if self.cut_at is None:
+            self.cut_at = self._clock.now()
+
+    def speaking(self) -> bool:
+        return self.began is not None and self.cut_at is None and self._clock.now() < self.began + self._seconds

@@ -1,0 +1,3 @@
+"""Hearing: the endpointer, the recognizers and their grammar, intents from text, the decision
+(sure, doubtful, ignored), the learned verifier and command model on a speech embedding.
+Imports voice.base and voice.sound."""

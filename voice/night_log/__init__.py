@@ -1,0 +1,2 @@
+"""The private night log (SQLite, crash-safe) and the `bedside history` reports.
+Imports only voice.base."""
