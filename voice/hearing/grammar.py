@@ -6,8 +6,10 @@ sentences they allow: ``[a] [<bad>] cramp [in my <part>]`` is a handful of state
 ``<bad>`` has two words or twenty. Optional parts become empty ("null") transitions.
 
 While idle, a grammar of requests alone forces every sound onto the nearest request. A *decoy*
-loop of frequent English words gives ordinary speech somewhere better to go: when the best path
-runs through the decoys, nothing was asked (``Grammar.with_decoys``).
+loop of frequent English words can give ordinary speech somewhere better to go: when the best
+path runs through the decoys, nothing was asked (``Grammar.with_decoys``). The helper leaves it
+off (``voice.hearing.recognizer.DECOY_COUNT``: it cost requests; docs/benchmarks.md); the gates,
+the verifier and the command model decide what to believe instead.
 """
 
 from __future__ import annotations

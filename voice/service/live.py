@@ -68,7 +68,7 @@ def log_event(event: Event) -> None:
         log.info("heard: %r%s", event.text, confidence)
         verdict = " (not sure: asking)" if event.certainty == "doubtful" else ""
         if event.intent and event.certainty is None:
-            verdict = " (the verifier says not a request: let go)"
+            verdict = " (not believed: let go)"  # the gates, the verifier or the command model
         verifier = "" if event.verifier is None else f" (verifier {event.verifier:.2f})"
         command = "" if event.command is None else f" (command model: {event.command})"
         log.info("intent: %s%s%s%s", event.intent or "none", verifier, command, verdict)
