@@ -16,7 +16,7 @@ import pytest
 from voice.base.errors import BedsideError
 from voice.speaking import speech
 from voice.speaking.espeak import Espeak, EspeakSettings
-from voice.speaking.speech import Synthesizer, VoiceSettings, _read_once_written, write_wav
+from voice.speaking.speech import Speaker, Synthesizer, VoiceSettings, _read_once_written, write_wav
 
 BENCH_SPEECH = Path(__file__).resolve().parent.parent / "scripts" / "bench_speech.py"
 
@@ -98,3 +98,26 @@ def test_sentences_around_slower_louder_and_quieter_come_out_as_the_espeak_ng_co
     result = json.loads(out.read_text())
     assert result["not_as_asked"] == [] and result["as_asked"] == 25
     assert result["stalls_over_1s"] == 0
+
+
+class InstantSynthesizer:
+    settings = VoiceSettings()
+
+    def synthesize(self, text: str) -> np.ndarray:
+        return np.zeros(1600, dtype=np.int16)
+
+
+def test_a_sentence_cut_before_it_is_said_leaves_the_speaker_quiet_at_once(monkeypatch):
+    def play_until_cut(speaker, samples):
+        speaker._cut.wait(1.0)
+
+    monkeypatch.setattr(Speaker, "_play", play_until_cut)
+    speaker = Speaker(InstantSynthesizer())
+    for _ in range(100):  # say then stop at once: before or after the thread took the sentence
+        speaker.say("Point your toes up.")
+        speaker.cut()
+        deadline = time.monotonic() + 0.5
+        while speaker.speaking() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert not speaker.speaking()
+    speaker.close()

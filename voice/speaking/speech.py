@@ -17,7 +17,7 @@ import wave
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -157,26 +157,35 @@ class Speaker:
         self.synthesizer = synthesizer
         self.device = device
         self.far_end = far_end  # told everything played, for the echo canceller (voice.sound.echo)
-        self._queue: "queue.Queue[Optional[str]]" = queue.Queue()
+        # Each sentence with the number of cuts before it was queued: one cut since is not said.
+        self._queue: "queue.Queue[Optional[Tuple[str, int]]]" = queue.Queue()
         self._cut = threading.Event()
+        self._cuts = 0
+        self._lock = threading.Lock()  # cut() against the thread taking the next sentence
         self._busy = threading.Event()
+        self._playing = False  # a sentence has been taken from the queue and is being said
         self._buffer = np.zeros(0, dtype=np.int16)  # see _play
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
         with threads_without_signals():
             self._thread.start()
 
     def say(self, text: str) -> None:
-        self._busy.set()
-        self._queue.put(text)
+        with self._lock:
+            self._busy.set()
+            self._queue.put((text, self._cuts))
 
     def speaking(self) -> bool:
         return self._busy.is_set()
 
     def cut(self) -> None:
-        self._cut.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
+        with self._lock:
+            self._cuts += 1
+            self._cut.set()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
+            if not self._playing:  # nothing taken from the queue yet: nothing more will be said
+                self._busy.clear()
 
     def wait(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -190,17 +199,24 @@ class Speaker:
 
     def _run(self) -> None:
         while True:
-            text = self._queue.get()
-            if text is None:
+            item = self._queue.get()
+            if item is None:
                 return
-            self._cut.clear()
+            text, cuts_before = item
+            with self._lock:
+                if cuts_before != self._cuts:  # cut while it was being taken from the queue
+                    continue
+                self._cut.clear()
+                self._playing = True
             try:
                 self._play(self.synthesizer.synthesize(text))
             except BedsideError as error:
                 log.error("%s", error)
             finally:
-                if self._queue.empty():
-                    self._busy.clear()
+                with self._lock:
+                    self._playing = False
+                    if self._queue.empty():
+                        self._busy.clear()
 
     def _play(self, samples: np.ndarray) -> None:
         """Play through a callback stream, so this thread never blocks inside PortAudio: a stalled
