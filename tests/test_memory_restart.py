@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import Iterator, List, Optional
 
 import pytest
 
+from fake_systemd import FakeSystemd
 from voice.conversation.content import check_content
 from voice.conversation.dialogue import VOCABULARIES
 from voice.hearing.intents import IntentMatcher
@@ -72,8 +72,7 @@ def signals_kept():
 def test_over_the_limit_mid_relief_it_restarts_only_once_the_episode_has_ended(tmp_path, monkeypatch, recordings,
                                                                                  caplog, signals_kept):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # where systemd's notify socket would be
-    systemd.bind(str(tmp_path / "notify"))
+    systemd = FakeSystemd(tmp_path / "notify")
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
     monkeypatch.setattr(NightMicrophone, "recording",
                         recordings(["I have a cramp in my calf", 3.0, "the cramp is gone now", 1.0]))
@@ -98,13 +97,7 @@ def test_over_the_limit_mid_relief_it_restarts_only_once_the_episode_has_ended(t
     assert speaker.said and not any(line.startswith("said:") for line in lines[restarting:])
     recorded = len(list(FileSource(NightMicrophone.recording).frames()))
     assert NightMicrophone.given < recorded + int(10 / FRAME_SECONDS)  # soon after the episode, not at the end
-    systemd.setblocking(False)
-    told = []
-    while True:
-        try:
-            told.append(systemd.recv(4096).decode())
-        except BlockingIOError:
-            break
+    told = [message for _, message in systemd.receive(0.2)]
     systemd.close()
     assert told[0].startswith("READY=1") and told[-1].startswith("RELOADING=1\nMONOTONIC_USEC=")
     assert not any("STOPPING=1" in message for message in told)  # systemd waits for the new READY=1

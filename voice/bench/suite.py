@@ -19,6 +19,7 @@ import numpy as np
 from voice.base.clock import VirtualClock
 from voice.base.errors import BedsideError
 from voice.base.events import EpisodeStarted, Said
+from voice.base.process import resident_mb
 from voice.base.progress import terminal_progress
 from voice.bench.real import RealRecordings, RealReport, bench_real, first_words, make_real_recordings
 from voice.bench.recordings import (COMMANDS, DISTANT, FORMANT, OWN_VOICE, REAL_NOISE, REAL_NOISE_PREFIX, RED_FLAGS,
@@ -179,11 +180,6 @@ WITHOUT_VERIFIER_NUMBERS = ("recall_clean", "recall_snr10", "recall_distant", "r
                             "snoring_wakes")
 
 
-def current_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
-
-
 def bench_with_verifier(engine: str, content: Content, recordings: Recordings, model: Optional[str] = None,
                         weights: Optional[Path] = WEIGHTS,
                         command_weights: Optional[Path] = COMMAND_WEIGHTS) -> EngineReport:
@@ -194,7 +190,7 @@ def bench_with_verifier(engine: str, content: Content, recordings: Recordings, m
     load_started = time.perf_counter()
     recognizer = MemoRecognizer(open_recognizer(engine, matcher.vocabularies(VOCABULARIES), model))
     model_load = time.perf_counter() - load_started
-    verifier, rss_before, rss_loaded = None, current_rss_mb(), 0.0
+    verifier, rss_before, rss_loaded = None, (resident_mb() or 0.0), 0.0
     if weights is not None:
         try:
             loaded = load_verifier(recognizer.name, weights)
@@ -203,7 +199,7 @@ def bench_with_verifier(engine: str, content: Content, recordings: Recordings, m
         else:
             # What it adds to the helper: the models, and their buffers at the longest utterance.
             loaded.score(brown_noise(MAX_UTTERANCE_SECONDS).tobytes(), Transcript("cramp", -3.0, 1.0, -3.0))
-            rss_loaded = current_rss_mb() - rss_before
+            rss_loaded = (resident_mb() or 0.0) - rss_before
             verifier = TimedVerifier(loaded)
     commands = None
     if command_weights is not None:

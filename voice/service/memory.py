@@ -22,8 +22,9 @@ import logging
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Mapping, Optional
+
+from voice.base.process import resident_mb
 
 log = logging.getLogger("bedside")
 
@@ -73,18 +74,6 @@ GUARD_SECONDS = 30.0
 # issue 24), so this is far above a healthy night and far below a 2 GB Pi's memory. The systemd
 # unit's MemoryMax (scripts/install-pi) is higher still, for a growth the guard cannot stop.
 MEMORY_LIMIT_MB = 400.0
-
-
-def resident_mb(status: Path = Path("/proc/self/status")) -> Optional[float]:
-    """This process's resident size (VmRSS) in MB, as the kernel and systemd count it; None
-    where /proc cannot tell (not Linux)."""
-    try:
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 class MemoryGuard:
