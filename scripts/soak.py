@@ -1,6 +1,6 @@
 """Soak test: ``bedside listen`` for a scripted night on a private PulseAudio server, with faults.
 
-    scripts/soak [--minutes N] [--json OUT] [--corpus ../shared/corpus] [--faults KIND,...|--no-faults]
+    scripts/soak [--minutes N] [--json OUT] [--corpus ../shared/corpus] [--faults KIND,...|--no-faults] [--keep DIR]
 
 The helper runs as a user runs it (the ``bedside`` of ``.venv``) on a virtual microphone and
 speaker. Into the microphone goes a night: quiet room noise all along, unrelated speech (the
@@ -100,7 +100,7 @@ def medians_by_quarter(samples: List[Sample], field: str) -> List[float]:
 class Night:
     """The helper, its sound server, and what is played into its microphone."""
 
-    def __init__(self, folder: Path, corpus: Optional[Path]) -> None:
+    def __init__(self, folder: Path, corpus: Optional[Path], helper_args: Sequence[str] = ()) -> None:
         self.folder = folder
         self.server = PulseServer(folder / "pulse")
         (folder / "pulse").mkdir()
@@ -114,7 +114,7 @@ class Night:
         sox("-n", "-r", str(RATE), "-c", "1", "-b", "16", str(self.noise), "synth", "60", "brownnoise",
             "gain", "-n", "-55")
         env = {"XDG_DATA_HOME": str(self.disk)} if self.disk else {}
-        self.helper = Helper(self.server, folder, env=env)
+        self.helper = Helper(self.server, folder, *helper_args, env=env)
         self.recordings = 0
         self._record()
         self._noise_stop = threading.Event()
@@ -207,9 +207,9 @@ class Night:
 
 
 def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY,
-         faults: Sequence[str] = tuple(FAULTS)) -> Dict[str, object]:
+         faults: Sequence[str] = tuple(FAULTS), keep: Optional[Path] = None) -> Dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="bedside-soak-"))
-    night = Night(folder, corpus)
+    night = Night(folder, corpus, ["--keep-audio", str(keep / "heard")] if keep else [])
     pid = night.helper.process.pid
     rng = random.Random(20261122)
     samples: List[Sample] = []
@@ -258,7 +258,8 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
             logged_before = len(night.helper.lines())
             if request() is None:
                 unanswered_outside_faults += 1
-                unanswered_logs.append(night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES])
+                unanswered_logs.append([f"{time.strftime('%H:%M:%S')} soak: request {counts['requests']} unanswered"]
+                                       + night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES])
                 night.end_episode()
                 continue
             if not kinds:
@@ -313,6 +314,8 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         "error_lines": [line for line in lines if " ERROR " in line or "Traceback" in line],
         "crashed": crashed,
     }
+    if keep is not None:  # the recordings and the helper's log, to find out what went wrong
+        shutil.copytree(folder, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("pulse", "disk"))
     shutil.rmtree(folder, ignore_errors=True)
     return result
 
@@ -335,8 +338,10 @@ def main() -> int:
                         help=f"the fault kinds, in turn, comma-separated (default: {','.join(FAULTS)})")
     parser.add_argument("--no-faults", action="store_const", const=[], dest="faults",
                         help="a quiet night: requests only")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the microphone and speaker recordings, the helper's log and every utterance it heard")
     args = parser.parse_args()
-    result = soak(args.minutes, args.corpus, args.request_every, faults=args.faults)
+    result = soak(args.minutes, args.corpus, args.request_every, faults=args.faults, keep=args.keep)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
