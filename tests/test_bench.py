@@ -23,7 +23,8 @@ from voice.hearing.intents import IntentMatcher
 KEYS = {"recall_clean", "recall_snr20", "recall_snr10", "recall_snr5", "command_accuracy", "false_triggers_per_hour",
         "false_trigger_rate_utterances", "rtf", "latency_p50_s", "latency_p95_s", "idle_cpu_fraction", "peak_rss_mb",
         "model_load_s", "recall_distant", "recall_clean_formant", "asked_share", "false_wakes_per_hour",
-        "questions_per_hour", "red_flag_confusions", "red_flag_recall", "decode_ms_per_utterance"}
+        "questions_per_hour", "red_flag_confusions", "red_flag_recall", "red_flag_during_recall",
+        "decode_ms_per_utterance"}
 
 
 @pytest.mark.parametrize("snr", [20.0, 10.0, 5.0])

@@ -46,6 +46,11 @@ RED_FLAGS = {
     "tuning": ["my leg is swollen and red", "I have chest pain"],
     "test": ["my calf is swollen and red", "my leg is hot and swollen", "I can't breathe", "one calf is swollen"],
 }
+# Said of "it" during relief, when "it" is the cramping leg; the shortest has two syllables.
+RED_FLAGS_DURING = {
+    "tuning": ["it's swollen", "it feels warm and red"],
+    "test": ["it's red", "it feels hot", "it's swollen and tender", "it looks dark"],
+}
 COMMANDS = {  # (spoken, expected intent)
     # One-word commands too ("continue", "quiet", "cancel", "yep"), as the test set has
     # ("next", "stop", "yes", "no"): a word that short fits the sound units least surely.
@@ -100,7 +105,7 @@ class Clip:
     def answer(self, asked: str) -> Optional[np.ndarray]:
         """What this person says to "Did you say ...?" about ``asked``: yes to their own request,
         no to anything else (a cramp is not a swollen leg)."""
-        same = asked == self.expected or (self.expected == "red_flag" and asked == "red_flag_during")
+        same = asked == self.expected or {asked, self.expected} == {"red_flag", "red_flag_during"}
         return self.yes if same else self.no
 
     @property

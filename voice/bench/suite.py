@@ -23,8 +23,8 @@ from voice.base.process import resident_mb
 from voice.base.progress import terminal_progress
 from voice.bench.real import RealRecordings, RealReport, bench_real, first_words, make_real_recordings
 from voice.bench.recordings import (COMMANDS, DISTANT, FORMANT, OWN_VOICE, REAL_NOISE, REAL_NOISE_PREFIX, RED_FLAGS,
-                                    SNRS_DB, TRIGGERS, VOICES, Clip, ClipSynthesizer, continuous_stream, negative_clips,
-                                    noises, spoken_clips)
+                                    RED_FLAGS_DURING, SNRS_DB, TRIGGERS, VOICES, Clip, ClipSynthesizer,
+                                    continuous_stream, negative_clips, noises, spoken_clips)
 from voice.bench.sounds import brown_noise
 from voice.conversation.content import Content
 from voice.conversation.dialogue import VOCABULARIES, Dialogue
@@ -43,6 +43,7 @@ from voice.sound.echo import FarEnd, echo_canceller
 class Recordings:
     requests: List[Clip]  # cramp requests, each followed by a "yes"
     red_flags: List[Clip]
+    red_flags_during: List[Clip]  # said mid-relief
     commands: List[Clip]
     negatives: List[Clip]
     stream: np.ndarray
@@ -76,12 +77,14 @@ def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes:
                                 answers=True, more_speakers=not quick)
         red_flags = spoken_clips(synth, [(text, "red_flag") for text in RED_FLAGS[which]], voices, noise,
                                  ["clean", "snr10"], answers=True)
+        red_flags_during = spoken_clips(synth, [(text, "red_flag_during") for text in RED_FLAGS_DURING[which]], voices,
+                                        noise, ["clean", "snr10"], answers=True)
         commands = spoken_clips(synth, COMMANDS[which], voices, noise, ["clean"])
         negatives = negative_clips(synth, corpus, noise, which, voices)
     finally:
         synth.close()
-    return Recordings(requests, red_flags, commands, negatives, continuous_stream(negatives, stream_minutes),
-                      real_recordings)
+    return Recordings(requests, red_flags, red_flags_during, commands, negatives,
+                      continuous_stream(negatives, stream_minutes), real_recordings)
 
 
 @dataclass
@@ -113,7 +116,7 @@ def outcome(result: SimulationResult, clip: Clip) -> Outcome:
     events = result.conversation.events
     said = [event for event in events if isinstance(event, Said)]
     urgent = any(event.kind == "urgent" for event in said)
-    if clip.expected == "red_flag":
+    if clip.expected in RED_FLAG_INTENTS:
         started = urgent
         confused = not urgent and any(isinstance(event, EpisodeStarted) for event in events)
     else:
@@ -175,7 +178,7 @@ class TimedVerifier:
 
 # What ``without_verifier`` repeats from the run without it.
 WITHOUT_VERIFIER_NUMBERS = ("recall_clean", "recall_snr10", "recall_distant", "red_flag_recall", "red_flag_confusions",
-                            "false_wakes_per_hour", "questions_per_hour", "false_trigger_rate_utterances",
+                            "red_flag_during_recall", "false_wakes_per_hour", "questions_per_hour", "false_trigger_rate_utterances",
                             "asked_share", "recall_snr10_real_noise", "real_wakes_per_hour", "real_wakes_per_hour_by_set",
                             "snoring_wakes")
 
@@ -242,8 +245,8 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
     audio_seconds = processing_seconds = 0.0
     utterances = 0
     show_progress = terminal_progress(engine)
-    total = sum(len(clips) for clips in (recordings.requests, recordings.red_flags, recordings.commands,
-                                         recordings.negatives)) + 2
+    total = sum(len(clips) for clips in (recordings.requests, recordings.red_flags, recordings.red_flags_during,
+                                         recordings.commands, recordings.negatives)) + 2
     if recordings.real is not None:
         total += len(recordings.real.streams) + 2 * len(recordings.real.commands)
     done = 0
@@ -303,6 +306,13 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
             red_flag_hits.append(result.started)
         if not result.started:
             missed.append(f"red flag {clip.condition}: {clip.name}")
+    during_hits = []
+    for clip in recordings.red_flags_during:
+        result = outcome(run(clip, first_heard="cramp"), clip)
+        if clip.voice != FORMANT:
+            during_hits.append(result.started)
+        if not result.started:
+            missed.append(f"red flag during relief {clip.condition}: {clip.name}")
     correct = 0
     for clip in recordings.commands:
         result = run(clip, first_heard="cramp")
@@ -334,6 +344,7 @@ def bench_engine(engine: str, content: Content, recordings: Recordings,
         "asked_share": _fraction(sum(asked), len(asked)),
         "red_flag_recall": _fraction(sum(red_flag_hits), len(red_flag_hits)),
         "red_flag_confusions": confusions,
+        "red_flag_during_recall": _fraction(sum(during_hits), len(during_hits)),
         "command_accuracy": _fraction(correct, len(recordings.commands)),
         "false_wakes_per_hour": round(len(stream_wakes) / stream_hours, 3),
         "questions_per_hour": round(len(stream_questions) / stream_hours, 3),

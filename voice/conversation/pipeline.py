@@ -16,10 +16,11 @@ from voice.base.events import EpisodeEnded, EpisodeStarted, Event, Heard, Said
 from voice.conversation.actions import Action, AdjustVoice, Say
 from voice.conversation.dialogue import IDLE_INTENTS, VOCABULARIES, WHILE_SPEAKING, Dialogue
 from voice.hearing.command_model import CommandModel
-from voice.hearing.decision import Gates, command_opinion, gates_for, second_opinion
+from voice.hearing.decision import URGENT_INTENTS, Gates, command_opinion, gates_for, red_flag_in_words, second_opinion
 from voice.hearing.endpointer import Endpointer
 from voice.hearing.intents import IntentMatcher
 from voice.hearing.recognizer import Recognizer, Transcript
+from voice.hearing.syllables import syllable_count
 from voice.hearing.verifier import Verifier
 from voice.sound.audio import SAMPLE_RATE
 from voice.sound.echo import EchoCanceller
@@ -215,7 +216,9 @@ class Conversation:
             # What the echo canceller leaves of the helper's voice comes as short utterances too.
             over_own_voice = vocabulary == WHILE_SPEAKING and self.echo is not None
             intent, certainty = command_opinion(intent, certainty, probabilities, self.commands,
-                                                VOCABULARIES[vocabulary], spoken, over_own_voice)
+                                                VOCABULARIES[vocabulary], over_own_voice)
+        if intent in URGENT_INTENTS and audio and vocabulary in COMMAND_VOCABULARIES:
+            intent, certainty = red_flag_in_words(intent, certainty, syllable_count(np.frombuffer(audio, dtype="<i2")))
         if intent is not None and certainty is None or not (intent or transcript.text):
             return  # too unclear to act on or ask about: as if nothing was said
         too_long_to_wake = not self.dialogue.in_episode and spoken > self.max_wake_seconds

@@ -60,21 +60,31 @@ def second_opinion(certainty: Certainty, opinion: Opinion, intent: str) -> Optio
     return "doubtful" if certainty == "sure" and opinion == "unsure" else None
 
 
-# The command model's words (voice.hearing.command_model.WORDS), and how long a red flag said mid-relief
-# takes at the least: "it's red" is two words; a single word's worth of sound is never one.
+# The command model's words (voice.hearing.command_model.WORDS), and the fewest syllables a red flag said
+# mid-conversation has: "it's red" is two (the content's shortest); a single word is never one.
 COMMAND_WORDS = ("stop", "yes", "no")
-MIN_RED_FLAG_SECONDS = 0.7
+MIN_RED_FLAG_SYLLABLES = 2
 Judged = Tuple[Optional[str], Optional[Certainty]]
 
 
+def red_flag_in_words(intent: Optional[str], certainty: Optional[Certainty], syllables: int) -> Judged:
+    """A red flag heard mid-conversation in fewer than two syllables (voice.hearing.syllables):
+    real people's single words ("right", "on", "off") came out as "it's red" and "it is hot". When
+    the recognizer was sure, it is asked about (a weak "it's" in noise can be missed by the count);
+    when it was in doubt too, it is nothing. Anything else stays as heard."""
+    if intent in URGENT_INTENTS and syllables < MIN_RED_FLAG_SYLLABLES:
+        return (intent, "doubtful") if certainty == "sure" else (None, None)
+    return intent, certainty
+
+
 def command_opinion(intent: Optional[str], certainty: Optional[Certainty], probabilities: Mapping[str, float],
-                    thresholds: "CommandThresholds", listening: FrozenSet[str], seconds: float,
+                    thresholds: "CommandThresholds", listening: FrozenSet[str],
                     over_own_voice: bool = False) -> Judged:
     """The command model's view of a short utterance mid-conversation (``probabilities`` of
     voice.hearing.command_model.CLASSES) weighed against what the recognizer heard (``intent`` at
-    ``certainty``, None if nothing or below its gates), in words lasting ``seconds``;
-    ``over_own_voice``: heard while the helper speaks (and what the echo canceller left of its
-    voice is most of what the recognizer gets).
+    ``certainty``, None if nothing or below its gates); ``over_own_voice``: heard while the
+    helper speaks (and what the echo canceller left of its voice is most of what the recognizer
+    gets).
 
     ================================================  ================  ==================
     command model                                     recognizer        decision
@@ -84,17 +94,17 @@ def command_opinion(intent: Optional[str], certainty: Optional[Certainty], proba
     that word at or above ``agree``                   stop, yes or no   that word, sure
     that word below ``agree``                         stop, yes or no   nothing
     one of the words more likely than not             a red flag        nothing
-    anything                                          a red flag said   nothing
-                                                      in under 0.7 s
     none of these ("other") at or above ``none``      a red flag        the red flag, ask
+                                                      within its gates
     none of these ("other") at or above ``none``      anything else     nothing
     otherwise                                         anything else     as the recognizer
     ================================================  ================  ==================
 
-    "stop" thus beats "okay" and "no", and a red flag needs more than a word's worth of sound
-    that is no command. A longer red flag is never dropped on the model's word alone (its
-    "none of these" was trained on words and short sentences, which a red flag is too): at
-    worst it is asked about.
+    "stop" thus beats "okay" and "no", and a red flag needs sound that is no command (and, by
+    ``red_flag_in_words``, more than one syllable to be acted on at once). A red flag is never dropped on the model's
+    "none of these" alone (it was trained on words and short sentences, which a red flag is
+    too): at worst it is asked about. Nor is one raised by it: below the recognizer's gates it
+    stays nothing.
     """
     word = max(COMMAND_WORDS, key=lambda name: probabilities[name])
     if probabilities[word] >= thresholds.accept and word in listening:
@@ -103,11 +113,10 @@ def command_opinion(intent: Optional[str], certainty: Optional[Certainty], proba
         return None, None
     if intent in COMMAND_WORDS:
         return (intent, "sure") if probabilities[intent] >= thresholds.agree else (None, None)
-    if intent in URGENT_INTENTS and (sum(probabilities[name] for name in COMMAND_WORDS) > 0.5
-                                     or seconds < MIN_RED_FLAG_SECONDS):
+    if intent in URGENT_INTENTS and sum(probabilities[name] for name in COMMAND_WORDS) > 0.5:
         return None, None
     if intent is not None and probabilities["other"] >= thresholds.none:
-        return (intent, "doubtful") if intent in URGENT_INTENTS else (None, None)
+        return (intent, "doubtful") if intent in URGENT_INTENTS and certainty is not None else (None, None)
     return intent, certainty
 
 
