@@ -20,4 +20,4 @@ ensure_packages() {
 }
 
 # The packages the helper needs at run time.
-RUNTIME_PACKAGES=(python3-venv espeak-ng libportaudio2 alsa-utils)
+RUNTIME_PACKAGES=(python3-venv espeak-ng libportaudio2 libspeexdsp1 alsa-utils)

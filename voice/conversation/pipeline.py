@@ -20,6 +20,7 @@ from voice.hearing.decision import URGENT_INTENTS, Gates, command_opinion, gates
 from voice.hearing.endpointer import Endpointer
 from voice.hearing.intents import IntentMatcher
 from voice.hearing.recognizer import Recognizer, Transcript
+from voice.hearing.stop_spotter import StopSpotter
 from voice.hearing.syllables import syllable_count
 from voice.hearing.verifier import Verifier
 from voice.sound.audio import SAMPLE_RATE
@@ -39,6 +40,9 @@ WAKE_VOCABULARIES = frozenset({"idle", "confirm"})
 # few words at most).
 COMMAND_VOCABULARIES = frozenset({"episode", "confirm", WHILE_SPEAKING})
 MAX_COMMAND_SECONDS = 2.5
+# The endpointer finds an utterance up to this long after it began: one found this soon after a
+# spotted "stop" holds that word.
+SPOTTED_WORD_SECONDS = 0.5
 
 
 class Output(Protocol):
@@ -96,6 +100,10 @@ class Conversation:
         self._endpointer = Endpointer()
         self._utterance: List[bytes] = []
         self._utterance_bytes = 0
+        # While the helper speaks, "stop" is spotted in the echo canceller's output as it comes.
+        self._spotter = StopSpotter(self.commands) if self.commands is not None and self.echo is not None else None
+        self._spotted_at: Optional[float] = None  # when it last was: the utterance holding it must not count twice
+        self._utterance_at = 0.0  # when the endpointer found the utterance under way
         self._handle(self.dialogue.start())
 
     @property
@@ -125,10 +133,26 @@ class Conversation:
         """One 30 ms frame; the clock must already stand at the frame's end."""
         self.tick()
         if self.echo is not None:
-            frame = self.echo.clean(frame)
+            microphone = frame
+            frame, cancelled = self.echo.clean_both(frame)
+            if self._spotter is not None:
+                self._spot_stop(cancelled, microphone)
         was_in_speech = self._endpointer.in_speech
         speech = self._endpointer.process(frame)
         self._take(speech, was_in_speech)
+
+    def _spot_stop(self, cancelled: bytes, microphone: bytes) -> None:
+        assert self._spotter is not None
+        if not self.output.speaking():
+            self._spotter.reset()
+            return
+        probability = self._spotter.hear(cancelled, microphone)
+        if probability is None:
+            return
+        self._record(Heard(self.clock.now(), "", "stop", None, "sure", None, f"stop {probability:.2f}"))
+        self.output.cut()
+        self._spotted_at = self.clock.now()
+        self._handle(self.dialogue.hear("stop"))
 
     def end_stream(self) -> None:
         """The audio ended: finish a cut-off utterance."""
@@ -179,6 +203,7 @@ class Conversation:
         self.recognizer.start()
         self._utterance = []
         self._utterance_bytes = 0
+        self._utterance_at = self.clock.now()
 
     def _utterance_ended(self) -> None:
         audio = b"".join(self._utterance)
@@ -187,6 +212,9 @@ class Conversation:
             self.on_utterance(audio)
         transcript = self.recognizer.finish()
         self.utterances += 1
+        spotted_at, self._spotted_at = self._spotted_at, None
+        if spotted_at is not None and self._utterance_at <= spotted_at + SPOTTED_WORD_SECONDS:
+            return  # its "stop" was acted on as it was said
         seconds = self._utterance_bytes / (SAMPLE_RATE * 2)
         if transcript is not None or self._commands_apply(self._vocabulary, seconds, audio):
             self.take(transcript or Transcript(""), seconds, audio=audio or None)
