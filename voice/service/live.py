@@ -65,7 +65,8 @@ class SpeakerOutput:
 def log_event(event: Event) -> None:
     if isinstance(event, Heard):
         confidence = "" if event.confidence is None else f" (confidence {event.confidence:.2f})"
-        log.info("heard: %r%s", event.text, confidence)
+        # No words: the stop spotter heard "stop" while the helper spoke (voice.hearing.stop_spotter).
+        log.info("heard: %s%s", repr(event.text) if event.text else "(over the helper's voice)", confidence)
         verdict = " (not sure: asking)" if event.certainty == "doubtful" else ""
         if event.intent and event.certainty is None:
             verdict = " (not believed: let go)"  # the gates, the verifier or the command model
