@@ -119,6 +119,19 @@ def check_verifier(config: Config, engine: Optional[str]) -> Check:
                  f"lets go below {verifier.reject:.2f})")
 
 
+def check_echo_cancellation(config: Config) -> Check:
+    from voice.sound.echo import EchoCanceller, FarEnd
+
+    if not config.echo_cancellation:
+        return Check("echo cancellation", True, "off: \"stop\" over the helper's voice is heard only once it ends")
+    try:
+        EchoCanceller(FarEnd())
+    except BedsideError as error:
+        return Check("echo cancellation", False, f"{error}; \"stop\" over the helper's voice may be missed",
+                     "sudo apt-get install libspeexdsp1, or set echo_cancellation: off")
+    return Check("echo cancellation", True, "speexdsp, with the stop spotter while the helper speaks")
+
+
 def _audio_error(error: Exception) -> bool:
     """Errors sounddevice raises for a missing, busy or wrong device (or missing PortAudio)."""
     return isinstance(error, (OSError, ValueError)) or type(error).__name__ == "PortAudioError"
@@ -234,6 +247,7 @@ def run_checks(config_path: Optional[str]) -> List[Check]:
     content_check, content = check_content(config)
     engine_check, engine = check_engine(config, content)
     return [check_python(), check_packages(), config_check, content_check, engine_check,
-            check_verifier(config, engine), check_command_model(config), check_microphone(config), check_speaker(config),
+            check_verifier(config, engine), check_command_model(config), check_echo_cancellation(config),
+            check_microphone(config), check_speaker(config),
             check_voice(config), check_night_log(config),
             *check_alerts(config)]
