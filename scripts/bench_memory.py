@@ -8,6 +8,9 @@ A component is one part of ``bedside listen`` run in a loop, one iteration at a 
 * ``recognizer``: pocketsphinx decodes an utterance (each vocabulary in turn);
 * ``verifier``: the verifier scores one (the speech embedding, with a fixed transcript);
 * ``commands``: the command model's probabilities for one;
+* ``spotter``: the echo canceller (speexdsp) and the stop spotter while the helper speaks: 2 s of
+  its voice (espeak-ng) played, heard back 6 dB down with an utterance over its second half; an
+  iteration is one such sentence, 67 frames and 22 looks of the command model;
 * ``conversation``: the whole ``Conversation`` (pocketsphinx, the verifier, the command model, a
   night log in a temporary folder, no events kept) hearing a night again and again (a cramp
   request in flite slt or rms, "stop", a sentence of unrelated talk, 20 s of quiet room); an
@@ -75,17 +78,19 @@ from voice.conversation.pipeline import Conversation  # noqa: E402
 from voice.hearing.command_model import CommandModel, load_command_model  # noqa: E402
 from voice.hearing.intents import IntentMatcher  # noqa: E402
 from voice.hearing.recognizer import PocketsphinxRecognizer, Transcript  # noqa: E402
+from voice.hearing.stop_spotter import StopSpotter  # noqa: E402
 from voice.hearing.verifier import Verifier, load_verifier  # noqa: E402
 from voice.night_log.history import HistoryRecorder, NightLog  # noqa: E402
 from voice.service.memory import glibc_malloc_trim  # noqa: E402
 # None of these imports sounddevice, which reads PULSE_SERVER when it is first imported.
 from voice.sound.audio import (FRAME_SECONDS, SAMPLE_RATE, MicrophoneSource, read_audio_file,  # noqa: E402
                                refresh_devices, split_frames)
+from voice.sound.echo import EchoCanceller, FarEnd  # noqa: E402
 from voice.speaking.speech import Speaker, Synthesizer  # noqa: E402
 
 # Iterations per component by default: 6,000 utterances through the recognizer, the verifier and
 # the command model, 2,000 sentences through the speaker.
-ITERATIONS = {"recognizer": 2000, "verifier": 2000, "commands": 2000, "conversation": 800, "synthesis": 3000,
+ITERATIONS = {"recognizer": 2000, "verifier": 2000, "commands": 2000, "spotter": 2000, "conversation": 800, "synthesis": 3000,
               "speaker": 2000, "microphone": 250, "devices": 1000, "faults": 30, "all": 360}
 COMPONENTS = [name for name in ITERATIONS if name != "all"]
 NEEDS_SOUND_SERVER = {"speaker", "microphone", "devices", "faults", "all"}
@@ -152,11 +157,17 @@ def night(folder: Path) -> List[np.ndarray]:
                             gap, stop, gap, talk, quiet]) for voice in ("slt", "rms")]
 
 
+def helper_sentence(folder: Path) -> np.ndarray:
+    """The helper's longest sentence in its own voice (espeak-ng)."""
+    wav = folder / "espeak.wav"
+    if not wav.exists():
+        subprocess.run(["espeak-ng", "-w", str(wav), SENTENCES[-1]], check=True)
+    return read_audio_file(wav)
+
+
 def short_sentences(folder: Path) -> List[np.ndarray]:
     """Pieces of 0.1-0.3 s of one espeak-ng sentence, read-only as the synthesizer's cache hands them out."""
-    wav = folder / "espeak.wav"
-    subprocess.run(["espeak-ng", "-w", str(wav), SENTENCES[-1]], check=True)
-    audio = read_audio_file(wav)
+    audio = helper_sentence(folder)
     pieces = []
     for index in range(21):
         length = int((0.1 + index / 100) * SAMPLE_RATE)
@@ -281,6 +292,26 @@ def commands_step(parts: Parts) -> Step:
     return lambda iteration: parts.commands.probabilities(parts.utterances[iteration % len(parts.utterances)])
 
 
+def spotter_step(parts: Parts) -> Step:
+    far_end = FarEnd()
+    canceller = EchoCanceller(far_end)
+    spotter = StopSpotter(parts.commands)
+    voice = helper_sentence(parts.folder)[: 2 * SAMPLE_RATE]
+    echo = np.concatenate([np.zeros(SAMPLE_RATE // 50, dtype=np.int16), voice[: -SAMPLE_RATE // 50] // 2])
+
+    def step(iteration: int) -> None:
+        over = parts.utterances[iteration % len(parts.utterances)][:SAMPLE_RATE].astype(np.int32)
+        heard = echo.astype(np.int32)
+        heard[SAMPLE_RATE : SAMPLE_RATE + over.size] += over
+        spotter.reset()
+        for played, microphone in zip(split_frames(voice), split_frames(np.clip(heard, -32768, 32767).astype(np.int16))):
+            far_end.played(np.frombuffer(played, dtype="<i2"))
+            _, cancelled = canceller.clean_both(microphone)
+            spotter.hear(cancelled, microphone)
+
+    return step
+
+
 def conversation_step(parts: Parts) -> Step:
     clock = VirtualClock()
     history = HistoryRecorder(NightLog.open(parts.folder / "history.sqlite3"))
@@ -402,13 +433,13 @@ def faults_step(parts: Parts) -> Step:
 
 STEPS: Dict[str, Callable[[Parts], Step]] = {
     "recognizer": recognizer_step, "verifier": verifier_step, "commands": commands_step,
-    "conversation": conversation_step, "synthesis": synthesis_step, "speaker": speaker_step,
+    "spotter": spotter_step, "conversation": conversation_step, "synthesis": synthesis_step, "speaker": speaker_step,
     "microphone": microphone_step, "devices": devices_step, "faults": faults_step,
 }
 
 
 def all_step(parts: Parts) -> Step:
-    """Each component in turn: iteration ``n`` is iteration ``n // 9`` of component ``n % 9``."""
+    """Each component in turn: iteration ``n`` is iteration ``n // 10`` of component ``n % 10``."""
     steps = [STEPS[name](parts) for name in COMPONENTS]
     return lambda iteration: steps[iteration % len(steps)](iteration // len(steps))
 

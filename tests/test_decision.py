@@ -14,7 +14,7 @@ from voice.base.clock import VirtualClock
 from voice.base.events import EpisodeStarted, Heard, Said
 from voice.conversation.content import check_content
 from voice.conversation.dialogue import REPEAT_SECONDS, Dialogue
-from voice.conversation.pipeline import Conversation
+from voice.conversation.pipeline import MAX_UTTERANCE_SECONDS, Conversation
 from voice.hearing.decision import POCKETSPHINX, Gate, Gates
 from voice.hearing.intents import IntentMatcher
 from voice.hearing.recognizer import Transcript
@@ -106,6 +106,11 @@ ROWS = [
     ("doubtful red flag, yes: urgent", [(1, "i have chest pain", -5.0), (3, "yes", -2.0)],
      ["ask red_flag", "urgent"], False),
     ("doubtful red flag, no: quiet", [(1, "i have chest pain", -5.0), (3, "no", -2.0)], ["ask red_flag"], False),
+    ("doubtful red flag said again: asked again, no urgent advice",
+     [(1, "i have chest pain", -5.0), (3, "i have chest pain", -5.0)], ["ask red_flag", "ask red_flag"], False),
+    ("doubtful red flag twice, then yes: urgent",
+     [(1, "i have chest pain", -5.0), (3, "i have chest pain", -5.0), (3, "yes", -2.0)],
+     ["ask red_flag", "ask red_flag", "urgent"], False),
     ("doubtful question topic: asked, yes answers it", [(1, "what causes cramps", -3.0), (2, "yes", -2.0)],
      ["ask causes", "other"], False),
     ("doubtful command mid-relief: no question band", [(1, "my calf hurts", -1.0), (2, "next", -4.5)],
@@ -118,6 +123,17 @@ def test_decision_rules(what, utterances, said, relief):
     night = Night()
     assert summary(night.say(utterances)) == said, what
     assert night.relief_started == relief, what
+
+
+def test_a_red_flag_in_a_piece_of_talk_cut_at_the_length_limit_is_asked_about_not_advised():
+    night = Night()
+    night.say([(1, "my calf hurts", -1.5)])
+    night.clock.advance_to(night.clock.now() + 2)
+    night.conversation.take(Transcript("my calf is swollen and red", -1.0), MAX_UTTERANCE_SECONDS,
+                            vocabulary=night.dialogue.vocabulary)
+    assert summary(night.spoken()) == ["relief", "ask red_flag"]
+    night.say([(2, "yes", -1.0)])
+    assert summary(night.spoken())[-1] == "urgent"
 
 
 def test_no_answer_to_the_question_means_quiet_and_listening_as_before():

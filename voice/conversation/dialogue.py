@@ -14,6 +14,7 @@ from voice.base.clock import Clock
 from voice.base.events import EpisodeEnded, EpisodeStarted, Summary
 from voice.conversation.actions import Action, AdjustVoice, ListenFor, Say, Wait, estimate_speech_seconds
 from voice.conversation.content import Content
+from voice.hearing.decision import URGENT_INTENTS
 
 # Given a number of days, the night log's summary of them; None when no log is kept.
 RecentCramps = Callable[[int], Optional[Summary]]
@@ -35,6 +36,8 @@ WHILE_SPEAKING = "while_speaking"
 VOCABULARIES = {"idle": IDLE_INTENTS, "episode": EPISODE_INTENTS, "confirm": CONFIRM_INTENTS,
                 WHILE_SPEAKING: frozenset({"stop"})}
 # A second doubtful request this soon after the first counts as sure: people in pain say it again.
+# Not for red flags: urgent advice is frightening, so a doubtful red flag is always asked about
+# (background talk heard twice in doubt as "one leg is swollen" gave it in a soak).
 REPEAT_SECONDS = 20.0
 
 RATE_STEP = 0.85  # "slower" multiplies the speaking rate by this
@@ -114,7 +117,8 @@ class Dialogue:
 
         ``doubtful``: heard, but not clearly. The helper then asks one short question (the
         content's ``confirm``) and acts on "yes"; intents without a question are let go. The
-        same request heard with doubt twice within ``REPEAT_SECONDS`` counts as sure."""
+        same request heard with doubt twice within ``REPEAT_SECONDS`` counts as sure, except a
+        red flag, which is asked about again."""
         if intent not in self.listening_for:
             return []
         if self._asked is not None and intent in ("yes", "no", "stop"):
@@ -155,6 +159,8 @@ class Dialogue:
 
     def _doubt_confirmed(self, intent: str) -> bool:
         """A doubtful request said again soon after counts as sure; otherwise remember it."""
+        if intent in URGENT_INTENTS:
+            return False
         now = self.clock.now()
         before = self._doubted_at.get(intent)
         self._doubted_at[intent] = now

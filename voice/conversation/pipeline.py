@@ -247,6 +247,8 @@ class Conversation:
                                                 VOCABULARIES[vocabulary], over_own_voice)
         if intent in URGENT_INTENTS and audio and vocabulary in COMMAND_VOCABULARIES:
             intent, certainty = red_flag_in_words(intent, certainty, syllable_count(np.frombuffer(audio, dtype="<i2")))
+        if intent in URGENT_INTENTS and certainty == "sure" and seconds >= MAX_UTTERANCE_SECONDS:
+            certainty = "doubtful"  # a piece of longer talk cut at the limit: ask, never advise on it
         if intent is not None and certainty is None or not (intent or transcript.text):
             return  # too unclear to act on or ask about: as if nothing was said
         too_long_to_wake = not self.dialogue.in_episode and spoken > self.max_wake_seconds
