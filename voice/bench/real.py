@@ -42,6 +42,9 @@ STREAM_SETS = ("audiobook", "words", "snoring", "night_sounds")
 # The helper's own voice as the microphone hears it, against the person's "stop": as loud.
 ECHO_DB = 0.0
 BARGE_IN_SECONDS = 1.0  # "stop" must cut the helper off this soon after the word ends
+# ... and not before this much of it was said: cut off during the word counts ("sto" is heard;
+# the word's span, within 30 dB of its loudest, runs on into breath and room for 0.8-1 s).
+HEARD_SECONDS = 0.25
 RED_FLAGS = ("red_flag", "red_flag_during")
 
 
@@ -201,25 +204,28 @@ def _heard(result: SimulationResult) -> str:
 def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport) -> None:
     """Each real "stop", said 1.5-3 s into the helper's first words after "cramp", while the
     microphone hears the helper's voice through its speaker and the room (voice.bench.recordings.
-    through_speaker), ``ECHO_DB`` against the word; cut off within ``BARGE_IN_SECONDS`` of the
-    word's end counts."""
+    through_speaker), ``ECHO_DB`` against the word; cut off from ``HEARD_SECONDS`` into the word
+    to ``BARGE_IN_SECONDS`` after its end counts."""
     rng = np.random.default_rng(11)
     room = through_speaker(recordings.own_voice, seed=5).astype(np.float64)
     hits, delays = [], []
+    early = 0
     for clip in recordings.commands:
         if clip.expected != "stop":
             continue
         start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
         person = np.concatenate([hiss(start, seed=start), clip.samples])
         echo = room * (rms(clip.samples[speech_span(clip.samples)]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
-        stop_end = (start + speech_span(clip.samples).stop) / SAMPLE_RATE
+        span = speech_span(clip.samples)
+        heard_at, stop_end = (start + span.start) / SAMPLE_RATE + HEARD_SECONDS, (start + span.stop) / SAMPLE_RATE
         cut_at = barge_in(converse, recordings.own_voice, echo, person)
-        hits.append(cut_at is not None and stop_end - 0.2 <= cut_at <= stop_end + BARGE_IN_SECONDS)
+        hits.append(cut_at is not None and heard_at <= cut_at <= stop_end + BARGE_IN_SECONDS)
         if cut_at is not None:
             delays.append(cut_at - stop_end)
+            early += cut_at < heard_at
     report.numbers["real_barge_in_stop"] = _fraction(hits)
     report.numbers["real_barge_in_delay_p50_s"] = round(float(np.median(delays)), 2) if delays else None
-    report.numbers["real_barge_in_early_cuts"] = sum(delay < -0.2 for delay in delays)
+    report.numbers["real_barge_in_early_cuts"] = early  # before HEARD_SECONDS of the word
 
 
 def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: np.ndarray) -> Optional[float]:
