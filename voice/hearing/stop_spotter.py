@@ -3,13 +3,12 @@
 While the helper talks, what the echo canceller leaves of its voice keeps the endpointer in
 speech: a "stop" said over it often never ends as an utterance of its own in time (65 of 128
 real ones on the tuning speakers). So, from the moment the helper starts speaking, the command
-model (voice.hearing.command_model, trained on such windows too) looks at the last second of
-the canceller's output every 90 ms, and "stop" is spotted when it is sure of it in a second that
-holds something louder than what the canceller usually leaves of the helper. On the tuning
-speakers (docs/benchmarks.md, "Barge-in") this cut the helper off for 97 of 128 real "stop"s
-said over its voice at equal loudness (28 of the 31 the model was not trained on), against 14
-waiting for utterances, with 1 false cut in 300 other words said over it and none in 40 runs of
-its voice alone. A second in which the microphone clipped again and
+model (voice.hearing.command_model) looks at the last second of the canceller's output every
+90 ms, and "stop" is spotted when it is sure of it twice in a row, in a second that holds
+something louder than what the canceller usually leaves of the helper. On the tuning speakers
+(docs/benchmarks.md, "Barge-in") this cut the helper off for 95 of 128 real "stop"s said over
+its voice at equal loudness, against 14 waiting for utterances, with 1 false cut in 86 runs of
+its voice alone or with other words over it. A second in which the microphone clipped again and
 again is left out: the canceller's filter is linear, and what it leaves of a clipped echo can
 sound like anything, "stop" too (a loud word clips only at its peaks).
 """
@@ -24,9 +23,9 @@ import numpy as np
 from voice.sound.audio import FRAME_SAMPLES, SAMPLE_RATE
 
 WINDOW_SECONDS = 1.0
-WINDOW_FRAMES = round(WINDOW_SECONDS * SAMPLE_RATE) // FRAME_SAMPLES  # the model looks at this many frames
 HOP_FRAMES = 3  # 90 ms of 30 ms frames
 SURE = 0.85  # the model's probability of "stop" in one window
+IN_A_ROW = 2
 # The window's loudest 100 ms must stand this far above the median 100 ms of the last two
 # seconds (mostly the canceller's leftovers of the helper's voice).
 RISE_DB = 6.0
@@ -48,16 +47,18 @@ class StopSpotter:
     def __init__(self, model: StopModel) -> None:
         self._model = model
         self._window = round(WINDOW_SECONDS * SAMPLE_RATE)
-        self._samples: Deque[np.ndarray] = deque(maxlen=WINDOW_FRAMES)
-        self._clipped: Deque[bool] = deque(maxlen=WINDOW_FRAMES)
+        self._samples: Deque[np.ndarray] = deque(maxlen=self._window // FRAME_SAMPLES)
+        self._clipped: Deque[bool] = deque(maxlen=self._window // FRAME_SAMPLES)
         self._powers: Deque[float] = deque(maxlen=round(HISTORY_SECONDS * 100))
         self._frames = 0
+        self._sure_in_a_row = 0
 
     def reset(self) -> None:
         self._samples.clear()
         self._clipped.clear()
         self._powers.clear()
         self._frames = 0
+        self._sure_in_a_row = 0
 
     def hear(self, frame: bytes, microphone: bytes) -> Optional[float]:
         """The model's probability of "stop" when it is spotted with this frame (the canceller's
@@ -71,9 +72,12 @@ class StopSpotter:
         if len(self._samples) < self._samples.maxlen or self._frames % HOP_FRAMES:
             return None
         if sum(self._clipped) >= CLIPPED_SHARE * len(self._clipped):
+            self._sure_in_a_row = 0
             return None
         probability = self._model.probabilities(np.concatenate(self._samples))["stop"]
-        return probability if probability >= SURE and self._rise_db() >= RISE_DB else None
+        sure = probability >= SURE and self._rise_db() >= RISE_DB
+        self._sure_in_a_row = self._sure_in_a_row + 1 if sure else 0
+        return probability if self._sure_in_a_row >= IN_A_ROW else None
 
     def _rise_db(self) -> float:
         powers = np.array(self._powers)
