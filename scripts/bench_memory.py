@@ -90,8 +90,8 @@ from voice.speaking.speech import Speaker, Synthesizer  # noqa: E402
 
 # Iterations per component by default: 6,000 utterances through the recognizer, the verifier and
 # the command model, 2,000 sentences through the speaker.
-ITERATIONS = {"recognizer": 2000, "verifier": 2000, "commands": 2000, "spotter": 2000, "conversation": 800, "synthesis": 3000,
-              "speaker": 2000, "microphone": 250, "devices": 1000, "faults": 30, "all": 360}
+ITERATIONS = {"recognizer": 2000, "verifier": 2000, "commands": 2000, "spotter": 2000, "conversation": 800,
+              "synthesis": 3000, "speaker": 2000, "microphone": 250, "devices": 1000, "faults": 30, "all": 360}
 COMPONENTS = [name for name in ITERATIONS if name != "all"]
 NEEDS_SOUND_SERVER = {"speaker", "microphone", "devices", "faults", "all"}
 WARM_UP = 0.2  # of the iterations

@@ -215,8 +215,8 @@ def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport
             continue
         start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
         person = np.concatenate([hiss(start, seed=start), clip.samples])
-        echo = room * (rms(clip.samples[speech_span(clip.samples)]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
         span = speech_span(clip.samples)
+        echo = room * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
         heard_at, stop_end = (start + span.start) / SAMPLE_RATE + HEARD_SECONDS, (start + span.stop) / SAMPLE_RATE
         cut_at = barge_in(converse, recordings.own_voice, echo, person)
         hits.append(cut_at is not None and heard_at <= cut_at <= stop_end + BARGE_IN_SECONDS)
