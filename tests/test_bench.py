@@ -70,3 +70,22 @@ def test_bench_writes_the_promised_json_and_plot_without_a_corpus(tmp_path):
     assert 0.3 < without["recall_clean"] <= 1.0
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert "== pocketsphinx" in result.stdout
+
+
+def test_real_words_are_taken_by_split_and_only_commands_expect_one(tmp_path):
+    from voice.bench.real import command_clips, real_rows
+    from voice.speaking.speech import write_wav
+
+    rows = [("commands/stop/a_nohash_0.wav", "command", "stop", "tuning"),
+            ("commands/unknown/go_b_nohash_0.wav", "negative", "other word", "tuning"),
+            ("commands/yes/c_nohash_0.wav", "command", "yes", "test"),
+            ("noise/fan.wav", "noise", "fan", "both")]
+    lines = ["path,kind,label,split,seconds,licence"]
+    for path, kind, label, split in rows:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        write_wav(tmp_path / path, brown_noise(0.5, seed=len(lines)))
+        lines.append(f"{path},{kind},{label},{split},0.50,CC-BY-4.0")
+    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n")
+    clips = command_clips(real_rows(tmp_path, "tuning"))
+    assert [(clip.expected, clip.condition) for clip in clips] == [("stop", "stop"), (None, "other word")]
+    assert all(clip.samples.size > 0.5 * 16000 for clip in clips)  # the word, with room hiss around it

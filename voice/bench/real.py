@@ -89,12 +89,17 @@ def make_real_recordings(folder: Path, which: str, own_voice: np.ndarray, seed: 
                 parts += [read_audio_file(row.file), hiss(gap, seed=len(parts))]
         if parts:
             streams[name] = np.concatenate(parts)
-    commands = [Clip(f"{row.label}: {row.file.name}", padded(read_audio_file(row.file), seed=index),
-                     speech_end=0.0, expected=row.label if row.label in COMMAND_WORDS else None,
-                     voice="real", condition=row.label)
-                for index, row in enumerate(row for row in rows if row.folder == "commands")]
     noise = {row.label: read_audio_file(row.file) for row in rows if row.kind == "noise"}
-    return RealRecordings(streams, commands, noise, own_voice)
+    return RealRecordings(streams, command_clips(rows), noise, own_voice)
+
+
+def command_clips(rows: Sequence[RealRow]) -> List[Clip]:
+    """Each real word of ``rows`` with a little room hiss around it; expected: the command, or
+    None for another word."""
+    return [Clip(f"{row.label}: {row.file.name}", padded(read_audio_file(row.file), seed=index),
+                 speech_end=0.0, expected=row.label if row.label in COMMAND_WORDS else None,
+                 voice="real", condition=row.label)
+            for index, row in enumerate(row for row in rows if row.folder == "commands")]
 
 
 def first_words(content: Content) -> str:

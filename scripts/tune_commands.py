@@ -1,0 +1,188 @@
+"""Where the command model's thresholds put real people's commands, on the tuning speakers only.
+
+    .venv/bin/python scripts/tune_commands.py --real ../shared/real [--weights voice/data/commands.npz]
+
+Runs each real word of the manifest's tuning rows once during relief and once after the doubt
+question, as ``bedside bench`` does (voice/bench/real.py), keeping for every utterance the command
+model judged what the recognizer heard and the model's probabilities. Then it replays
+``voice.hearing.decision.command_opinion`` for a grid of thresholds (accept, agree, none) without
+decoding again, and prints stop, yes and no heard right and other words taken as a command: for
+all tuning speakers, and for the quarter of them held out of the model's training
+(scripts/training.py, ``speaker_held_out``), whose probabilities are the honest ones. The first
+line says how often the replay at the model's own thresholds gives what the pipeline did (the
+verifier's second opinion on a repeated request is not replayed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from dataclasses import dataclass
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from training import speaker_held_out, speech_commands_speaker  # noqa: E402
+from voice.base.events import Event, Heard  # noqa: E402
+from voice.bench.real import command_clips, real_rows  # noqa: E402
+from voice.bench.recordings import Clip  # noqa: E402
+from voice.conversation.content import check_content  # noqa: E402
+from voice.conversation.dialogue import VOCABULARIES  # noqa: E402
+from voice.conversation.simulate import simulate_frames  # noqa: E402
+from voice.hearing.command_model import WEIGHTS, CommandModel, load_command_model  # noqa: E402
+from voice.hearing.decision import (COMMAND_WORDS, URGENT_INTENTS, command_opinion, gates_for,  # noqa: E402
+                                    red_flag_in_words)
+from voice.hearing.intents import IntentMatcher  # noqa: E402
+from voice.hearing.recognizer import open_recognizer  # noqa: E402
+from voice.hearing.syllables import syllable_count  # noqa: E402
+from voice.hearing.verifier import load_verifier  # noqa: E402
+from voice.sound.audio import split_frames  # noqa: E402
+
+# Where each word is said, and what the helper listens with there.
+CONTEXTS = {"during_relief": "episode", "after_question": "confirm"}
+ACCEPT = (0.5, 0.6, 0.7, 0.8)
+AGREE = (0.05, 0.1, 0.2, 0.3)
+NONE = (0.8, 0.9, 0.95)
+
+
+@dataclass
+class Judged:
+    """One utterance the command model judged: its probabilities and syllables, and what the
+    helper recorded of it (None: nothing heard, and dropped)."""
+
+    probabilities: Dict[str, float]
+    syllables: int
+    heard: Optional[Heard] = None
+
+
+Step = Union[Judged, Heard]  # an utterance the model judged, or one it did not (recorded as heard)
+
+
+@dataclass
+class Trial:
+    expected: Optional[str]  # stop, yes, no; None for another word
+    held_out: bool
+    vocabulary: str
+    first: Optional[str]  # what the pipeline acted on first (or asked about)
+    steps: List[Step]
+
+
+class Recording:
+    """The command model, keeping what it said of each utterance (for the replay)."""
+
+    def __init__(self, model: CommandModel) -> None:
+        self.model = model
+        self.accept, self.agree, self.none = model.accept, model.agree, model.none
+        self.steps: List[Step] = []
+
+    def probabilities(self, samples) -> Dict[str, float]:
+        found = self.model.probabilities(samples)
+        self.steps.append(Judged(found, syllable_count(samples)))
+        return found
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, Heard):
+            if event.command is not None and self.steps and isinstance(self.steps[-1], Judged):
+                self.steps[-1].heard = event
+            elif event.command is None:
+                self.steps.append(event)
+
+
+_worker: Dict[str, object] = {}
+
+
+def _start(weights: Path) -> None:
+    content = check_content()
+    matcher = IntentMatcher(content.intents, content.phrase_rules)
+    recognizer = open_recognizer("pocketsphinx", matcher.vocabularies(VOCABULARIES))
+    _worker.update(content=content, matcher=matcher, recognizer=recognizer, model=load_command_model(weights),
+                   verifier=load_verifier(recognizer.name), gates=gates_for(recognizer.name, verified=True))
+
+
+def _run(clip: Clip) -> List[Tuple[str, Optional[str], List[Step]]]:
+    found = []
+    for context in CONTEXTS:
+        recording = Recording(_worker["model"])  # type: ignore[arg-type]
+        result = simulate_frames(clip.name, split_frames(clip.samples), _worker["recognizer"],  # type: ignore[arg-type]
+                                 _worker["matcher"], _worker["content"], first_heard="cramp",  # type: ignore[arg-type]
+                                 gates=_worker["gates"], verifier=_worker["verifier"],  # type: ignore[arg-type]
+                                 first_doubtful=context == "after_question", commands=recording,  # type: ignore[arg-type]
+                                 on_event=recording.event)
+        acted = [event for event in result.conversation.heard if event.intent and event.certainty is not None]
+        found.append((context, acted[0].intent if acted else None, recording.steps))
+    return found
+
+
+def replay(trial: Trial, thresholds, matcher: IntentMatcher, gates) -> Optional[str]:
+    """What the helper would have acted on first at these ``thresholds``."""
+    for step in trial.steps:
+        if isinstance(step, Heard):
+            intent, certainty = step.intent, step.certainty
+        else:
+            text = step.heard.text if step.heard is not None else ""
+            confidence = step.heard.confidence if step.heard is not None else None
+            match = matcher.match(text) if text else None
+            intent = match.intent if match else None
+            certainty = gates.judge(trial.vocabulary, intent, confidence) if intent else None
+            intent, certainty = command_opinion(intent, certainty, step.probabilities, thresholds,
+                                                VOCABULARIES[trial.vocabulary])
+            if intent in URGENT_INTENTS:
+                intent, certainty = red_flag_in_words(intent, certainty, step.syllables)
+        if intent and certainty is not None:
+            return intent
+    return None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    accept: float
+    agree: float
+    none: float
+
+
+def score(trials: Sequence[Trial], firsts: Sequence[Optional[str]]) -> str:
+    words = {word: [first == trial.expected for trial, first in zip(trials, firsts) if trial.expected == word]
+             for word in COMMAND_WORDS}
+    others = [first is not None for trial, first in zip(trials, firsts) if trial.expected is None]
+    heard = "  ".join(f"{word} {sum(hits) / max(len(hits), 1):.3f}" for word, hits in words.items())
+    return f"{heard}  other words as a command {sum(others) / max(len(others), 1):.4f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--real", type=Path, required=True, help="real people (../shared/real): its tuning rows")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    clips = command_clips(real_rows(args.real, "tuning"))
+    rows = [row for row in real_rows(args.real, "tuning") if row.folder == "commands"]
+    trials: List[Trial] = []
+    with Pool(args.workers, initializer=_start, initargs=(args.weights,)) as pool:
+        for row, clip, runs in zip(rows, clips, pool.imap(_run, clips, chunksize=8)):
+            held_out = speaker_held_out(speech_commands_speaker(row.file))
+            trials += [Trial(clip.expected, held_out, CONTEXTS[context], first, steps) for context, first, steps in runs]
+    _start(args.weights)
+    model: CommandModel = _worker["model"]  # type: ignore[assignment]
+    matcher: IntentMatcher = _worker["matcher"]  # type: ignore[assignment]
+    gates = _worker["gates"]
+    own = Thresholds(model.accept, model.agree, model.none)
+    same = sum(replay(trial, own, matcher, gates) == trial.first for trial in trials)
+    print(f"{len(trials)} trials; the replay at the model's own thresholds gives what the pipeline did in {same}")
+    held = [trial for trial in trials if trial.held_out]
+    print(f"the pipeline: all  {score(trials, [trial.first for trial in trials])}")
+    print(f"              held {score(held, [trial.first for trial in held])}")
+    for accept, agree, none in [(own.accept, own.agree, own.none), *itertools.product(ACCEPT, AGREE, NONE)]:
+        thresholds = Thresholds(accept, agree, none)
+        print(f"accept {accept:.3f} agree {agree:.3f} none {none:.3f}:"
+              f"  all  {score(trials, [replay(trial, thresholds, matcher, gates) for trial in trials])}"
+              f"  |  held {score(held, [replay(trial, thresholds, matcher, gates) for trial in held])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
