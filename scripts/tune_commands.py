@@ -24,6 +24,8 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -31,16 +33,16 @@ from training import speaker_held_out, speech_commands_speaker  # noqa: E402
 from voice.base.events import Event, Heard  # noqa: E402
 from voice.bench.real import command_clips, real_rows  # noqa: E402
 from voice.bench.recordings import Clip  # noqa: E402
-from voice.conversation.content import check_content  # noqa: E402
+from voice.conversation.content import Content, check_content  # noqa: E402
 from voice.conversation.dialogue import VOCABULARIES  # noqa: E402
 from voice.conversation.simulate import simulate_frames  # noqa: E402
 from voice.hearing.command_model import WEIGHTS, CommandModel, load_command_model  # noqa: E402
-from voice.hearing.decision import (COMMAND_WORDS, URGENT_INTENTS, command_opinion, gates_for,  # noqa: E402
+from voice.hearing.decision import (COMMAND_WORDS, URGENT_INTENTS, Gates, command_opinion, gates_for,  # noqa: E402
                                     red_flag_in_words)
 from voice.hearing.intents import IntentMatcher  # noqa: E402
-from voice.hearing.recognizer import open_recognizer  # noqa: E402
+from voice.hearing.recognizer import Recognizer, open_recognizer  # noqa: E402
 from voice.hearing.syllables import syllable_count  # noqa: E402
-from voice.hearing.verifier import load_verifier  # noqa: E402
+from voice.hearing.verifier import Verifier, load_verifier  # noqa: E402
 from voice.sound.audio import split_frames  # noqa: E402
 
 # Where each word is said, and what the helper listens with there.
@@ -79,38 +81,57 @@ class Recording:
         self.model = model
         self.accept, self.agree, self.none = model.accept, model.agree, model.none
         self.steps: List[Step] = []
+        self._judged: Optional[Judged] = None  # the utterance judged last
 
-    def probabilities(self, samples) -> Dict[str, float]:
+    def probabilities(self, samples: np.ndarray) -> Dict[str, float]:
         found = self.model.probabilities(samples)
-        self.steps.append(Judged(found, syllable_count(samples)))
+        self._judged = Judged(found, syllable_count(samples))
+        self.steps.append(self._judged)
         return found
 
     def event(self, event: Event) -> None:
+        """Sees every event: what was heard of the utterance just judged, or of one not judged."""
         if isinstance(event, Heard):
-            if event.command is not None and self.steps and isinstance(self.steps[-1], Judged):
-                self.steps[-1].heard = event
-            elif event.command is None:
+            if event.command is None:
                 self.steps.append(event)
+            elif self._judged is not None:
+                self._judged.heard = event
 
 
-_worker: Dict[str, object] = {}
+@dataclass
+class Setup:
+    """What each worker process hears with: the bench's own pieces."""
+
+    content: Content
+    matcher: IntentMatcher
+    recognizer: Recognizer
+    model: CommandModel
+    verifier: Verifier
+    gates: Gates
+
+    @classmethod
+    def load(cls, weights: Path) -> "Setup":
+        content = check_content()
+        matcher = IntentMatcher(content.intents, content.phrase_rules)
+        recognizer = open_recognizer("pocketsphinx", matcher.vocabularies(VOCABULARIES))
+        return cls(content, matcher, recognizer, load_command_model(weights), load_verifier(recognizer.name),
+                   gates_for(recognizer.name, verified=True))
+
+
+_setup: List[Setup] = []  # this worker's
 
 
 def _start(weights: Path) -> None:
-    content = check_content()
-    matcher = IntentMatcher(content.intents, content.phrase_rules)
-    recognizer = open_recognizer("pocketsphinx", matcher.vocabularies(VOCABULARIES))
-    _worker.update(content=content, matcher=matcher, recognizer=recognizer, model=load_command_model(weights),
-                   verifier=load_verifier(recognizer.name), gates=gates_for(recognizer.name, verified=True))
+    _setup.append(Setup.load(weights))
 
 
 def _run(clip: Clip) -> List[Tuple[str, Optional[str], List[Step]]]:
+    setup = _setup[0]
     found = []
     for context in CONTEXTS:
-        recording = Recording(_worker["model"])  # type: ignore[arg-type]
-        result = simulate_frames(clip.name, split_frames(clip.samples), _worker["recognizer"],  # type: ignore[arg-type]
-                                 _worker["matcher"], _worker["content"], first_heard="cramp",  # type: ignore[arg-type]
-                                 gates=_worker["gates"], verifier=_worker["verifier"],  # type: ignore[arg-type]
+        recording = Recording(setup.model)
+        result = simulate_frames(clip.name, split_frames(clip.samples), setup.recognizer, setup.matcher, setup.content,
+                                 first_heard="cramp", gates=setup.gates, verifier=setup.verifier,
                                  first_doubtful=context == "after_question", commands=recording,  # type: ignore[arg-type]
                                  on_event=recording.event)
         acted = [event for event in result.conversation.heard if event.intent and event.certainty is not None]
@@ -118,7 +139,7 @@ def _run(clip: Clip) -> List[Tuple[str, Optional[str], List[Step]]]:
     return found
 
 
-def replay(trial: Trial, thresholds, matcher: IntentMatcher, gates) -> Optional[str]:
+def replay(trial: Trial, thresholds: Thresholds, matcher: IntentMatcher, gates: Gates) -> Optional[str]:
     """What the helper would have acted on first at these ``thresholds``."""
     for step in trial.steps:
         if isinstance(step, Heard):
@@ -159,17 +180,15 @@ def main() -> int:
     parser.add_argument("--weights", type=Path, default=WEIGHTS)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    clips = command_clips(real_rows(args.real, "tuning"))
     rows = [row for row in real_rows(args.real, "tuning") if row.folder == "commands"]
+    clips = command_clips(rows)
     trials: List[Trial] = []
     with Pool(args.workers, initializer=_start, initargs=(args.weights,)) as pool:
         for row, clip, runs in zip(rows, clips, pool.imap(_run, clips, chunksize=8)):
             held_out = speaker_held_out(speech_commands_speaker(row.file))
             trials += [Trial(clip.expected, held_out, CONTEXTS[context], first, steps) for context, first, steps in runs]
-    _start(args.weights)
-    model: CommandModel = _worker["model"]  # type: ignore[assignment]
-    matcher: IntentMatcher = _worker["matcher"]  # type: ignore[assignment]
-    gates = _worker["gates"]
+    setup = Setup.load(args.weights)
+    model, matcher, gates = setup.model, setup.matcher, setup.gates
     own = Thresholds(model.accept, model.agree, model.none)
     same = sum(replay(trial, own, matcher, gates) == trial.first for trial in trials)
     print(f"{len(trials)} trials; the replay at the model's own thresholds gives what the pipeline did in {same}")
