@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from training import speaker_held_out, speech_commands_speaker  # noqa: E402
 from voice.base.events import Event, Heard  # noqa: E402
-from voice.bench.real import command_clips, real_rows  # noqa: E402
+from voice.bench.real import acted_on, command_clips, real_rows  # noqa: E402
 from voice.bench.recordings import Clip  # noqa: E402
 from voice.conversation.content import Content, check_content  # noqa: E402
 from voice.conversation.dialogue import VOCABULARIES  # noqa: E402
@@ -134,7 +134,7 @@ def _run(clip: Clip) -> List[Tuple[str, Optional[str], List[Step]]]:
                                  first_heard="cramp", gates=setup.gates, verifier=setup.verifier,
                                  first_doubtful=context == "after_question", commands=recording,  # type: ignore[arg-type]
                                  on_event=recording.event)
-        acted = [event for event in result.conversation.heard if event.intent and event.certainty is not None]
+        acted = acted_on(result)
         found.append((context, acted[0].intent if acted else None, recording.steps))
     return found
 
@@ -174,6 +174,13 @@ def score(trials: Sequence[Trial], firsts: Sequence[Optional[str]]) -> str:
     return f"{heard}  other words as a command {sum(others) / max(len(others), 1):.4f}"
 
 
+def both(trials: Sequence[Trial], held: Sequence[bool], firsts: Sequence[Optional[str]]) -> str:
+    """The score of all tuning speakers, and of the held-out quarter."""
+    kept = [index for index, held_out in enumerate(held) if held_out]
+    return (f"all  {score(trials, firsts)}  |  "
+            f"held {score([trials[index] for index in kept], [firsts[index] for index in kept])}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--real", type=Path, required=True, help="real people (../shared/real): its tuning rows")
@@ -192,14 +199,12 @@ def main() -> int:
     own = Thresholds(model.accept, model.agree, model.none)
     same = sum(replay(trial, own, matcher, gates) == trial.first for trial in trials)
     print(f"{len(trials)} trials; the replay at the model's own thresholds gives what the pipeline did in {same}")
-    held = [trial for trial in trials if trial.held_out]
-    print(f"the pipeline: all  {score(trials, [trial.first for trial in trials])}")
-    print(f"              held {score(held, [trial.first for trial in held])}")
+    held = [trial.held_out for trial in trials]
+    print(f"the pipeline: {both(trials, held, [trial.first for trial in trials])}")
     for accept, agree, none in [(own.accept, own.agree, own.none), *itertools.product(ACCEPT, AGREE, NONE)]:
         thresholds = Thresholds(accept, agree, none)
-        print(f"accept {accept:.3f} agree {agree:.3f} none {none:.3f}:"
-              f"  all  {score(trials, [replay(trial, thresholds, matcher, gates) for trial in trials])}"
-              f"  |  held {score(held, [replay(trial, thresholds, matcher, gates) for trial in held])}")
+        firsts = [replay(trial, thresholds, matcher, gates) for trial in trials]
+        print(f"accept {accept:.3f} agree {agree:.3f} none {none:.3f}:  {both(trials, held, firsts)}")
     return 0
 
 
