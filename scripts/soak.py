@@ -5,7 +5,8 @@
 The helper runs as a user runs it (the ``bedside`` of ``.venv``) on a virtual microphone and
 speaker. Into the microphone goes a night: quiet room noise all along, unrelated speech (the
 corpus's real speech when given, flite sentences otherwise), and a cramp request every
-REQUEST_EVERY seconds, ended by "stop". Faults come in turn, one after a request was answered:
+REQUEST_EVERY seconds, ended by "stop" (said again in a pause while relief goes on, as a person
+would; ``episodes_by_stops_said`` counts how often it took). Faults come in turn, one after a request was answered:
 
 * ``microphone``: the microphone source removed for 5 s, then back;
 * ``speaker``: the speaker removed while the helper speaks, back after 3 s;
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -57,6 +59,8 @@ PROBE_FOR = 60.0
 WARM_UP = 0.25  # the memory slope leaves out the first quarter (models and buffers settling)
 QUIET_BEFORE_REQUEST = 1.0  # seconds the speaker is silent before a request is said
 PAD = 0.5  # seconds of silence after each spoken clip (bench_live.speak)
+STOP_TRIES = 3  # "stop" said at most this often to end one episode
+STOP_HEARD_SECONDS = 5.0  # the helper ends the episode this soon after a "stop" it heard
 UNANSWERED_LOG_LINES = 20  # of the helper's log kept for each request left unanswered outside a fault
 FAULTS = ["microphone", "speaker", "sound_server", "disk_full"]
 REQUESTS = [("I have a cramp in my calf", "slt"), ("my calf hurts", "rms"), ("charley horse", "awb"),
@@ -177,12 +181,29 @@ class Night:
         answer = self.speaker.wait_for_speech(since=since, timeout=timeout)
         return None if answer is None else speaker_started + answer - ended
 
-    def end_episode(self) -> None:
-        """Say "stop" a little after the answer began, and wait for the helper's reply to end (a
-        fault's recovery is timed from a quiet helper)."""
+    def in_episode(self) -> bool:
+        """What the helper last logged of its episodes was that one started."""
+        marks = [line for line in self.helper.lines() if "episode started" in line or "episode ended" in line]
+        return bool(marks) and "episode started" in marks[-1]
+
+    def end_episode(self) -> int:
+        """Say "stop" a little after the answer began, and again in a pause while the episode goes
+        on, as a person would (at most STOP_TRIES times); then wait for the helper's reply to end (a
+        fault's recovery is timed from a quiet helper). Returns how many times "stop" was said.
+
+        A "stop" the helper missed would leave relief going on, and the next request could come
+        as it starts a sentence: half-duplex, it would then listen for "stop" only."""
         time.sleep(3)
-        self.play(self.stop_wav)
+        said = 0
+        while said < STOP_TRIES and (said == 0 or self.in_episode()):
+            if said:  # again in a pause of the helper's
+                self.speaker.wait_for_quiet(QUIET_BEFORE_REQUEST, timeout=ANSWER_SECONDS)
+            logged = len(self.helper.lines())
+            self.play(self.stop_wav)
+            said += 1
+            self.helper.wait_for_log("episode ended", timeout=STOP_HEARD_SECONDS, after=logged)
         self.speaker.wait_for_quiet(QUIET_BEFORE_REQUEST, timeout=ANSWER_SECONDS)
+        return said
 
     def restart_server(self) -> None:
         self.speaker.stop()
@@ -221,6 +242,8 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
     counts = {"requests": 0, "answered": 0}
     unanswered_outside_faults = 0
     unanswered_logs: List[List[str]] = []  # what the helper logged while each of them went unanswered
+    stops_said: Counter[int] = Counter()  # episodes by how many times "stop" was said to end them
+    stop_not_heard = 0  # episodes still going after STOP_TRIES
     kinds = [kind for kind in faults if kind != "disk_full" or night.disk is not None]
 
     def sample() -> None:
@@ -237,6 +260,11 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
             latencies.append(latency)
         sample()
         return latency
+
+    def end_episode() -> None:
+        nonlocal stop_not_heard
+        stops_said[night.end_episode()] += 1
+        stop_not_heard += night.in_episode()
 
     def recovered_after(ended: float) -> Optional[float]:
         while time.monotonic() < ended + PROBE_FOR and night.helper.process.poll() is None:
@@ -260,10 +288,10 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 unanswered_outside_faults += 1
                 unanswered_logs.append([f"{time.strftime('%H:%M:%S')} soak: request {counts['requests']} unanswered"]
                                        + night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES])
-                night.end_episode()
+                end_episode()
                 continue
             if not kinds:
-                night.end_episode()
+                end_episode()
                 continue
             kind = kinds[turn % len(kinds)]
             turn += 1
@@ -273,7 +301,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 time.sleep(3)
                 night.server.plug_speaker()
                 night.new_recordings()
-            night.end_episode()
+            end_episode()
             if kind == "microphone":
                 night.server.unplug_microphone()
                 time.sleep(5)
@@ -284,7 +312,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
             elif kind == "disk_full":
                 filler = night.fill_disk()
             answered_after_fault[kind].append(recovered_after(time.monotonic()))
-            night.end_episode()
+            end_episode()
             if filler is not None:
                 filler.unlink()
     finally:
@@ -300,6 +328,8 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         "unanswered_outside_faults": unanswered_outside_faults,
         "unanswered_logs": unanswered_logs,
         "answered_after_fault": answered_after_fault,
+        "episodes_by_stops_said": {str(times): stops_said[times] for times in sorted(stops_said)},
+        "episodes_stop_did_not_end": stop_not_heard,
         "latency_p50_s": round(float(np.percentile(latencies, 50)), 2) if latencies else None,
         "rss_start_mb": round(samples[0].memory["VmRSS"], 1) if samples else None,
         "rss_end_mb": round(samples[-1].memory["VmRSS"], 1) if samples else None,

@@ -24,7 +24,7 @@ def test_a_short_soak_answers_every_request_and_recovers_from_each_fault(tmp_pat
     except PulseUnavailable as error:
         pytest.skip(f"PulseAudio cannot start here: {error}")
     out = tmp_path / "soak.json"
-    run = subprocess.run([sys.executable, str(SOAK), "--minutes", "2.2", "--request-every", "14",
+    run = subprocess.run([sys.executable, str(SOAK), "--minutes", "3.2", "--request-every", "10",
                           "--json", str(out)], capture_output=True, text=True, timeout=600)
     assert out.exists(), run.stderr[-2000:]
     result = json.loads(out.read_text())
