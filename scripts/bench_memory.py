@@ -34,11 +34,12 @@ see its README.md), else flite voices (slt, rms, awb, kal16) joined to lengths o
 Every 100 iterations (every tenth of them when fewer than 1,000) it prints a JSON line with
 RssAnon (what the kernel counts) and glibc's own count of memory in use and of free memory it
 keeps (mallinfo2), so growth in use (a leak) and free memory held back show apart. A glibc
-``malloc_trim`` follows every iteration, as ``listen`` trims after each utterance, unless
---no-trim. The summary per component takes the reading at 20% of the iterations as the end of
-warm-up (models loaded, buffers grown to the longest utterance, caches full) and gives RssAnon
-then and at the end, the slope over the readings from there on (least squares, KB per 1,000
-iterations) and the change in memory in use.
+``malloc_trim`` follows every iteration, as ``listen`` trims after each utterance, and glibc's
+mmap threshold is fixed as ``listen`` fixes it, unless --no-trim (glibc's defaults). The summary
+per component takes the reading at 20% of the iterations as the end of warm-up (models loaded,
+buffers grown to the longest utterance, caches full) and gives RssAnon then and at the end, the
+slope over the readings from there on (least squares, KB per 1,000 iterations) and the change in
+memory in use.
 
 Without --component each component runs in a process of its own, one after another, then
 ``all``; a table of the summaries ends the output (23 minutes on two cores that another run kept
@@ -81,7 +82,7 @@ from voice.hearing.recognizer import PocketsphinxRecognizer, Transcript  # noqa:
 from voice.hearing.stop_spotter import StopSpotter  # noqa: E402
 from voice.hearing.verifier import Verifier, load_verifier  # noqa: E402
 from voice.night_log.history import HistoryRecorder, NightLog  # noqa: E402
-from voice.service.memory import glibc_malloc_trim  # noqa: E402
+from voice.service.memory import fix_mmap_threshold, glibc_malloc_trim  # noqa: E402
 # None of these imports sounddevice, which reads PULSE_SERVER when it is first imported.
 from voice.sound.audio import (FRAME_SECONDS, SAMPLE_RATE, MicrophoneSource, read_audio_file,  # noqa: E402
                                refresh_devices, split_frames)
@@ -472,6 +473,8 @@ def summarize(component: str, readings: List[Dict[str, float]], trim: bool) -> D
 
 def measure(component: str, iterations: int, real: Optional[Path], trim: bool) -> Dict[str, object]:
     """Run one component (or ``all``) in this process; prints a reading every so often."""
+    if trim:
+        fix_mmap_threshold()
     folder = Path(tempfile.mkdtemp(prefix="bedside-memory-"))
     server = None
     if component in NEEDS_SOUND_SERVER:
@@ -538,7 +541,7 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, help="per component (default: ITERATIONS)")
     parser.add_argument("--real", type=Path, help="folder of real recordings with manifest.csv (../shared/real)")
     parser.add_argument("--json", type=Path, help="also write the summaries and readings here")
-    parser.add_argument("--no-trim", action="store_true", help="no malloc_trim after each iteration")
+    parser.add_argument("--no-trim", action="store_true", help="glibc's defaults: no malloc_trim after each iteration, a sliding mmap threshold")
     args = parser.parse_args()
     if args.component:
         results = [measure(args.component, args.iterations or ITERATIONS[args.component], args.real,

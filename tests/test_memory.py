@@ -63,6 +63,43 @@ def test_glibcs_trim_gives_freed_memory_in_the_middle_of_the_heap_back():
     assert after < kept - 50, (before, kept, after)  # ...until the trim gave it back
 
 
+LARGE_BLOCK_AFTER_A_LARGER_ONE_FREED = (
+    "import ctypes, sys\n"
+    "from voice.service.memory import fix_mmap_threshold\n"
+    "if sys.argv[1] == 'fixed' and not fix_mmap_threshold(256 << 10):\n"
+    "    sys.exit(3)\n"
+    "libc = ctypes.CDLL(None)\n"
+    "class Mallinfo2(ctypes.Structure):\n"
+    "    _fields_ = [(name, ctypes.c_size_t) for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',\n"
+    "                'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+    "libc.mallinfo2.restype = Mallinfo2\n"
+    "libc.malloc.restype = ctypes.c_void_p\n"
+    "libc.malloc.argtypes = [ctypes.c_size_t]\n"
+    "libc.free.argtypes = [ctypes.c_void_p]\n"
+    "libc.free(libc.malloc(8 << 20))\n"  # an 8 MB block freed: a sliding threshold rises to 8 MB
+    "for size in (192 << 10, 512 << 10):\n"
+    "    mapped = libc.mallinfo2().hblks\n"
+    "    block = libc.malloc(size)\n"
+    "    print(libc.mallinfo2().hblks - mapped, end=' ')\n")
+
+
+@pytest.mark.parametrize("threshold, own_mappings", [("sliding", "0 0"), ("fixed", "0 1")])
+def test_with_the_threshold_fixed_blocks_above_it_get_their_own_mapping_after_a_larger_one_was_freed(
+        tmp_path, threshold, own_mappings):
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
+        pytest.skip("this C library has no mallinfo2 (not glibc 2.33 or later)")
+    script = tmp_path / "blocks.py"
+    script.write_text(LARGE_BLOCK_AFTER_A_LARGER_ONE_FREED)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    result = subprocess.run([sys.executable, str(script), threshold], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    # A 192 KB and a 512 KB block; with the threshold fixed at 256 KB only the larger one gets a
+    # mapping of its own (given back whole when freed), whatever was freed before.
+    assert result.stdout.strip() == own_mappings
+
+
 class Readings:
     """A fake size: what ``read_mb`` returns, and how often it was asked."""
 

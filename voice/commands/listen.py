@@ -15,9 +15,10 @@ from voice.sound.echo import FarEnd, echo_canceller
 
 def run(args: argparse.Namespace) -> int:
     from voice.service.live import listen, open_night_log
-    from voice.service.memory import MemoryGuard, restart_process
+    from voice.service.memory import MemoryGuard, fix_mmap_threshold, restart_process
     from voice.speaking.speech import Speaker, Synthesizer
 
+    fix_mmap_threshold()  # before the models are loaded: they and every utterance allocate large blocks
     config = settings(args)
     if config.log_file:
         log_to_file(config.log_file)

@@ -9,7 +9,14 @@ conversation, as ``listen`` runs it: memory in use flat at 32.2 MB either way; R
 episode 20 to 200 74.9 -> 77.1 and 76.4 -> 76.5 MB (74.4-78.3 between) in two runs without
 trimming, 71.3 -> 71.8 MB with a trim after each utterance, at 0.29 ms a trim (docs/benchmarks.md).
 
-Where the C library is not glibc (musl, macOS), trimming does nothing.
+Trimming cannot give back a page that still holds one live block. glibc's sliding mmap threshold
+makes such pages: a block of 128 KB or more is first given a mapping of its own, but each one
+freed raises the threshold to its size, and from then on blocks of that size (audio buffers, the
+embedding's arrays, decoder buffers) go into the heaps between small ones. ``fix_mmap_threshold``
+keeps the threshold at 128 KB: in 60-minute soaks side by side, RssAnon grew 1.82 MB an hour
+with it and 5.63 without, at the same CPU (docs/benchmarks.md, with the 150-minute pair).
+
+Where the C library is not glibc (musl, macOS), neither does anything.
 
 ``MemoryGuard`` is the bound that holds whatever the cause: past a size set in the config, the
 helper restarts itself, but only between episodes, never in the middle of relief.
@@ -42,6 +49,24 @@ def glibc_malloc_trim() -> Optional[Callable[[], None]]:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     return lambda: trim(0)
+
+
+# glibc's mallopt parameter and the threshold's own starting value (its documented default).
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def fix_mmap_threshold(size: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Fix glibc's mmap threshold at ``size`` bytes: larger blocks always get a mapping of their
+    own, handed back to the system when freed. True when set; False where the C library is not
+    glibc. Call it at start-up, before the models are loaded."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return mallopt(M_MMAP_THRESHOLD, size) == 1
 
 
 class MemoryTrimmer:
