@@ -61,6 +61,7 @@ QUIET_BEFORE_REQUEST = 1.0  # seconds the speaker is silent before a request is 
 PAD = 0.5  # seconds of silence after each spoken clip (bench_live.speak)
 STOP_TRIES = 3  # "stop" said at most this often to end one episode
 STOP_HEARD_SECONDS = 5.0  # the helper ends the episode this soon after a "stop" it heard
+REPLY_SECONDS = 3.0  # and its reply sounds this soon after
 UNANSWERED_LOG_LINES = 20  # of the helper's log kept for each request left unanswered outside a fault
 FAULTS = ["microphone", "speaker", "sound_server", "disk_full"]
 REQUESTS = [("I have a cramp in my calf", "slt"), ("my calf hurts", "rms"), ("charley horse", "awb"),
@@ -201,7 +202,11 @@ class Night:
             logged = len(self.helper.lines())
             self.play(self.stop_wav)
             said += 1
-            self.helper.wait_for_log("episode ended", timeout=STOP_HEARD_SECONDS, after=logged)
+            since = self.speaker.seconds()
+            if self.helper.wait_for_log("episode ended", timeout=STOP_HEARD_SECONDS, after=logged):
+                # The reply ("Okay. I'll be quiet.") is logged before it sounds: a pause before it
+                # is no end, and what is said over it is heard as over the helper's voice.
+                self.speaker.wait_for_speech(since=since, timeout=REPLY_SECONDS)
         self.speaker.wait_for_quiet(QUIET_BEFORE_REQUEST, timeout=ANSWER_SECONDS)
         return said
 
