@@ -541,7 +541,8 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, help="per component (default: ITERATIONS)")
     parser.add_argument("--real", type=Path, help="folder of real recordings with manifest.csv (../shared/real)")
     parser.add_argument("--json", type=Path, help="also write the summaries and readings here")
-    parser.add_argument("--no-trim", action="store_true", help="glibc's defaults: no malloc_trim after each iteration, a sliding mmap threshold")
+    parser.add_argument("--no-trim", action="store_true",
+                        help="glibc's defaults: no malloc_trim after each iteration, a sliding mmap threshold")
     args = parser.parse_args()
     if args.component:
         results = [measure(args.component, args.iterations or ITERATIONS[args.component], args.real,

@@ -6,7 +6,8 @@ The helper runs as a user runs it (the ``bedside`` of ``.venv``) on a virtual mi
 speaker. Into the microphone goes a night: quiet room noise all along, unrelated speech (the
 corpus's real speech when given, flite sentences otherwise), and a cramp request every
 REQUEST_EVERY seconds, ended by "stop" (said again in a pause while relief goes on, as a person
-would; ``episodes_by_stops_said`` counts how often it took). Faults come in turn, one after a request was answered:
+would; ``episodes_by_stops_said`` counts how often it took). Faults come in turn, one after a
+request was answered:
 
 * ``microphone``: the microphone source removed for 5 s, then back;
 * ``speaker``: the speaker removed while the helper speaks, back after 3 s;
