@@ -13,8 +13,9 @@ Trimming cannot give back a page that still holds one live block. glibc's slidin
 makes such pages: a block of 128 KB or more is first given a mapping of its own, but each one
 freed raises the threshold to its size, and from then on blocks of that size (audio buffers, the
 embedding's arrays, decoder buffers) go into the heaps between small ones. ``fix_mmap_threshold``
-keeps the threshold at 128 KB: in 60-minute soaks side by side, RssAnon grew 1.82 MB an hour
-with it and 5.63 without, at the same CPU (docs/benchmarks.md, with the 150-minute pair).
+keeps the threshold at 128 KB: in 150-minute soaks side by side the helper stayed about 6.5 MB
+smaller with it from the first half hour on, at the same CPU; the slow growth after that (about
+1 MB an hour) was the same either way (docs/benchmarks.md).
 
 Where the C library is not glibc (musl, macOS), neither does anything.
 
