@@ -22,7 +22,7 @@ import csv
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -45,6 +45,10 @@ BARGE_IN_SECONDS = 1.0  # "stop" must cut the helper off this soon after the wor
 # ... and not before this much of it was said: cut off during the word counts ("sto" is heard;
 # the word's span, within 30 dB of its loudest, runs on into breath and room for 0.8-1 s).
 HEARD_SECONDS = 0.25
+# The helper's voice alone in the microphone, from a quiet night volume to a loud one (dBFS), in
+# two rooms: it must never take itself for a "stop".
+SELF_CUT_LEVELS_DBFS = (-42.0, -36.0, -30.0, -24.0, -18.0)
+SELF_CUT_ROOMS = (5, 6)
 RED_FLAGS = ("red_flag", "red_flag_during")
 
 
@@ -75,9 +79,11 @@ class RealRecordings:
     commands: List[Clip]  # each real word, with a little room hiss around it; expected: the command or None
     noise: Dict[str, np.ndarray]  # name -> real background noise, for mixing into requests
     own_voice: np.ndarray  # what the helper says first after "cramp", in its own voice
+    earlier_voice: np.ndarray  # a line it said before (a step of an earlier episode), in its own voice
 
 
-def make_real_recordings(folder: Path, which: str, own_voice: np.ndarray, seed: int = 3) -> RealRecordings:
+def make_real_recordings(folder: Path, which: str, own_voice: np.ndarray, earlier_voice: np.ndarray,
+                         seed: int = 3) -> RealRecordings:
     rows = real_rows(folder, which)
     rng = np.random.default_rng(seed)
     streams: Dict[str, np.ndarray] = {}
@@ -90,7 +96,7 @@ def make_real_recordings(folder: Path, which: str, own_voice: np.ndarray, seed: 
         if parts:
             streams[name] = np.concatenate(parts)
     noise = {row.label: read_audio_file(row.file) for row in rows if row.kind == "noise"}
-    return RealRecordings(streams, command_clips(rows), noise, own_voice)
+    return RealRecordings(streams, command_clips(rows), noise, own_voice, earlier_voice)
 
 
 def command_clips(rows: Sequence[RealRow]) -> List[Clip]:
@@ -105,6 +111,12 @@ def command_clips(rows: Sequence[RealRow]) -> List[Clip]:
 def first_words(content: Content) -> str:
     """What the helper says first when someone says "cramp": what a "stop" talks over."""
     return " ".join(action.text for action in Dialogue(content, VirtualClock()).hear("cramp") if isinstance(action, Say))
+
+
+def earlier_words(content: Content) -> str:
+    """A line the helper said in an earlier episode of the night (its second step): what its echo
+    canceller learned the room from."""
+    return " ".join(content.steps[min(1, len(content.steps) - 1)].say)
 
 
 def hiss(samples: int, seed: int = 0) -> np.ndarray:
@@ -210,37 +222,67 @@ def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport
     """Each real "stop", said 1.5-3 s into the helper's first words after "cramp", while the
     microphone hears the helper's voice through its speaker and the room (voice.bench.recordings.
     through_speaker), ``ECHO_DB`` against the word; cut off from ``HEARD_SECONDS`` into the word
-    to ``BARGE_IN_SECONDS`` after its end counts."""
-    rng = np.random.default_rng(11)
+    to ``BARGE_IN_SECONDS`` after its end counts. Once with the echo canceller new (the night's
+    first words), once after it has learned the room from an earlier line (a later episode);
+    and the helper's voice alone, to count how often it cuts itself off."""
     room = through_speaker(recordings.own_voice, seed=5).astype(np.float64)
-    hits, delays = [], []
-    early = 0
-    for clip in recordings.commands:
-        if clip.expected != "stop":
-            continue
-        start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
-        person = np.concatenate([hiss(start, seed=start), clip.samples])
-        span = speech_span(clip.samples)
-        echo = room * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
-        heard_at, stop_end = (start + span.start) / SAMPLE_RATE + HEARD_SECONDS, (start + span.stop) / SAMPLE_RATE
-        cut_at = barge_in(converse, recordings.own_voice, echo, person)
-        hits.append(cut_at is not None and heard_at <= cut_at <= stop_end + BARGE_IN_SECONDS)
-        if cut_at is not None:
-            delays.append(cut_at - stop_end)
-            early += cut_at < heard_at
-    report.numbers["real_barge_in_stop"] = _fraction(hits)
-    report.numbers["real_barge_in_delay_p50_s"] = round(float(np.median(delays)), 2) if delays else None
-    report.numbers["real_barge_in_early_cuts"] = early  # before HEARD_SECONDS of the word
+    earlier_room = through_speaker(recordings.earlier_voice, seed=5).astype(np.float64)
+    for key, learned in (("real_barge_in_stop", False), ("real_barge_in_stop_learned", True)):
+        rng = np.random.default_rng(11)
+        hits, delays = [], []
+        early = 0
+        for clip in recordings.commands:
+            if clip.expected != "stop":
+                continue
+            start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
+            person = np.concatenate([hiss(start, seed=start), clip.samples])
+            span = speech_span(clip.samples)
+            echo = room * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
+            heard_at, stop_end = (start + span.start) / SAMPLE_RATE + HEARD_SECONDS, (start + span.stop) / SAMPLE_RATE
+            earlier = (recordings.earlier_voice, earlier_room * (rms(echo) / max(rms(earlier_room), 1.0))) \
+                if learned else None
+            cut_at = barge_in(converse, recordings.own_voice, echo, person, earlier)
+            hits.append(cut_at is not None and heard_at <= cut_at <= stop_end + BARGE_IN_SECONDS)
+            if cut_at is not None:
+                delays.append(cut_at - stop_end)
+                early += cut_at < heard_at
+        report.numbers[key] = _fraction(hits)
+        if not learned:
+            report.numbers["real_barge_in_delay_p50_s"] = round(float(np.median(delays)), 2) if delays else None
+            report.numbers["real_barge_in_early_cuts"] = early  # before HEARD_SECONDS of the word
+    report.numbers["own_voice_self_cuts"] = self_cuts(converse, recordings.own_voice, recordings.earlier_voice)
+    report.numbers["own_voice_self_cut_runs"] = 2 * len(SELF_CUT_LEVELS_DBFS) * len(SELF_CUT_ROOMS)
 
 
-def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: np.ndarray) -> Optional[float]:
+def self_cuts(converse: Converse, played: np.ndarray, earlier_played: np.ndarray) -> int:
+    """How often the helper's voice alone in the microphone cut it off: at each of
+    ``SELF_CUT_LEVELS_DBFS`` in each of ``SELF_CUT_ROOMS``, with the echo canceller new and after
+    it has learned the room from ``earlier_played``."""
+    cuts = 0
+    for seed in SELF_CUT_ROOMS:
+        room = through_speaker(played, seed=seed).astype(np.float64)
+        earlier_room = through_speaker(earlier_played, seed=seed).astype(np.float64)
+        for level in SELF_CUT_LEVELS_DBFS:
+            echo, earlier_echo = (signal * 32768 * 10 ** (level / 20) / max(rms(signal), 1.0)
+                                  for signal in (room, earlier_room))
+            quiet = hiss(echo.size + SAMPLE_RATE, seed=seed)
+            for earlier in (None, (earlier_played, earlier_echo)):
+                cuts += barge_in(converse, played, echo, quiet, earlier) is not None
+    return cuts
+
+
+def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: np.ndarray,
+             earlier: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> Optional[float]:
     """The helper hears "cramp" and starts speaking, playing ``played``; while it speaks the
     microphone gets ``echo`` (its voice as the microphone hears it) as well as ``person``.
-    Returns the moment it was cut off, or None."""
+    ``earlier``: what the helper played and the microphone heard before, which the echo
+    canceller has learned the room from. Returns the moment it was cut off, or None."""
     clock = VirtualClock()
     speaker = EchoingSpeaker(clock, played.size / SAMPLE_RATE)
     far_end = FarEnd()
     conversation = converse(clock, speaker, far_end)
+    if earlier is not None:
+        _learn_room(conversation, far_end, *earlier)
     conversation.hear("cramp")
     length = max(echo.size, person.size) // FRAME_SAMPLES * FRAME_SAMPLES + FRAME_SAMPLES
     played, echo, person = (np.pad(signal.astype(np.float64), (0, max(0, length - signal.size)))
@@ -257,6 +299,20 @@ def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: n
             return speaker.cut_at
     conversation.end_stream()
     return speaker.cut_at
+
+
+def _learn_room(conversation: Conversation, far_end: FarEnd, played: np.ndarray, echo: np.ndarray) -> None:
+    """Run the conversation's echo canceller over an earlier line of the helper's, then over a
+    moment of quiet: its filter keeps what it learned of the room, as it does all night."""
+    assert conversation.echo is not None
+    length = min(played.size, echo.size) // FRAME_SAMPLES * FRAME_SAMPLES
+    heard = np.clip(np.round(echo[:length] + hiss(length, seed=length)), -32768, 32767).astype("<i2")
+    for start in range(0, length, FRAME_SAMPLES):
+        far_end.played(played[start : start + FRAME_SAMPLES].astype(np.int16))
+        conversation.echo.clean(heard[start : start + FRAME_SAMPLES].tobytes())
+    quiet = hiss(SAMPLE_RATE, seed=1).astype("<i2")
+    for start in range(0, quiet.size - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        conversation.echo.clean(quiet[start : start + FRAME_SAMPLES].tobytes())
 
 
 def rms(samples: np.ndarray) -> float:

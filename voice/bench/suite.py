@@ -21,7 +21,7 @@ from voice.base.errors import BedsideError
 from voice.base.events import EpisodeStarted, Said
 from voice.base.process import resident_mb
 from voice.base.progress import terminal_progress
-from voice.bench.real import RealRecordings, RealReport, bench_real, first_words, make_real_recordings
+from voice.bench.real import RealRecordings, RealReport, bench_real, earlier_words, first_words, make_real_recordings
 from voice.bench.recordings import (COMMANDS, DISTANT, FORMANT, OWN_VOICE, REAL_NOISE, REAL_NOISE_PREFIX, RED_FLAGS,
                                     RED_FLAGS_DURING, SNRS_DB, TRIGGERS, VOICES, Clip, ClipSynthesizer,
                                     continuous_stream, negative_clips, noises, spoken_clips)
@@ -70,7 +70,7 @@ def make_recordings(corpus: Optional[Path], which: str = "test", stream_minutes:
         real_recordings = None
         if real is not None and content is not None:
             own_voice = synth.speech(first_words(content), OWN_VOICE)
-            real_recordings = make_real_recordings(real, which, own_voice)
+            real_recordings = make_real_recordings(real, which, own_voice, synth.speech(earlier_words(content), OWN_VOICE))
             noise.update({REAL_NOISE_PREFIX + name: samples for name, samples in real_recordings.noise.items()})
             conditions = [*conditions, *REAL_NOISE_CONDITIONS[: 1 if quick else 2]]
         requests = spoken_clips(synth, [(text, "cramp") for text in TRIGGERS[which]], voices, noise, conditions,
