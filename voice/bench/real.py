@@ -258,17 +258,20 @@ def self_cuts(converse: Converse, played: np.ndarray, earlier_played: np.ndarray
     """How often the helper's voice alone in the microphone cut it off: at each of
     ``SELF_CUT_LEVELS_DBFS`` in each of ``SELF_CUT_ROOMS``, with the echo canceller new and after
     it has learned the room from ``earlier_played``."""
-    cuts = 0
-    for seed in SELF_CUT_ROOMS:
-        room = through_speaker(played, seed=seed).astype(np.float64)
-        earlier_room = through_speaker(earlier_played, seed=seed).astype(np.float64)
-        for level in SELF_CUT_LEVELS_DBFS:
-            echo, earlier_echo = (signal * 32768 * 10 ** (level / 20) / max(rms(signal), 1.0)
-                                  for signal in (room, earlier_room))
-            quiet = hiss(echo.size + SAMPLE_RATE, seed=seed)
-            for earlier in (None, (earlier_played, earlier_echo)):
-                cuts += barge_in(converse, played, echo, quiet, earlier) is not None
-    return cuts
+    return sum(own_voice_alone(converse, played, earlier_played, room, level, learned) is not None
+               for room in SELF_CUT_ROOMS for level in SELF_CUT_LEVELS_DBFS for learned in (False, True))
+
+
+def own_voice_alone(converse: Converse, played: np.ndarray, earlier_played: np.ndarray, room: int,
+                    level_dbfs: float, learned: bool) -> Optional[float]:
+    """The helper says ``played`` and the microphone hears only that, through ``room`` (a seed of
+    voice.bench.recordings.through_speaker) at ``level_dbfs``; ``learned``: its echo canceller
+    first learned the room from ``earlier_played``. Returns the moment it cut itself off, or None."""
+    echo, earlier_echo = (through_speaker(signal, seed=room).astype(np.float64) for signal in (played, earlier_played))
+    echo, earlier_echo = (signal * 32768 * 10 ** (level_dbfs / 20) / max(rms(signal), 1.0)
+                          for signal in (echo, earlier_echo))
+    earlier = (earlier_played, earlier_echo) if learned else None
+    return barge_in(converse, played, echo, hiss(echo.size + SAMPLE_RATE, seed=room), earlier)
 
 
 def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: np.ndarray,

@@ -33,11 +33,6 @@ IN_A_ROW = 2
 # seconds (mostly the canceller's leftovers of the helper's voice).
 RISE_DB = 6.0
 HISTORY_SECONDS = 2.0
-# And the canceller must have taken less than this out of those loudest 100 ms: more, and they
-# were mostly the helper's own voice (as for the endpointer, voice.sound.echo). What it leaves of
-# that voice can sound like "stop" to the model ("not a doctor", "toes up") and stand out from
-# the rest of what it leaves: at a quiet night volume, and once its filter has learned the room.
-HELPER_REMOVED_DB = ECHO_DOMINATED_DB
 CLIPPED = 32000  # a microphone sample this loud (of 32767) was cut off at full scale
 CLIPPED_SHARE = 0.25  # of a window's frames, clipped: the helper's voice itself is clipping
 BLOCK = SAMPLE_RATE // 100  # loudness is kept per 10 ms
@@ -92,11 +87,15 @@ class StopSpotter:
 
     def _loudest_is_a_person(self) -> bool:
         """The window's loudest 100 ms stand ``RISE_DB`` above the median 100 ms of the last two
-        seconds, and the canceller took less than ``HELPER_REMOVED_DB`` out of them."""
+        seconds, and the canceller took less than ``ECHO_DOMINATED_DB`` out of them: more, and
+        they were mostly the helper's own voice (as for the endpointer). What it leaves of that
+        voice can sound like "stop" to the model ("not a doctor", "toes up") and stand out from
+        the rest of what it leaves: at a quiet night volume, and once its filter has learned the
+        room."""
         left, heard = _loudness_db(self._powers), _loudness_db(self._microphone_powers)
         in_window = slice(left.size - (self._window // BLOCK - LOUDNESS_BLOCKS + 1), left.size)
         loudest = in_window.start + int(np.argmax(left[in_window]))
-        return left[loudest] - np.median(left) >= RISE_DB and heard[loudest] - left[loudest] < HELPER_REMOVED_DB
+        return left[loudest] - np.median(left) >= RISE_DB and heard[loudest] - left[loudest] < ECHO_DOMINATED_DB
 
 
 def _block_powers(samples: np.ndarray) -> list:
