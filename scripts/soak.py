@@ -116,14 +116,15 @@ class Night:
                          for index, (text, voice) in enumerate(REQUESTS)]
         self.stop_wav = speak("stop", "rms", folder / "stop.wav")
         self.background = self._background(corpus)
-        self.noise = folder / "room.wav"
-        sox("-n", "-r", str(RATE), "-c", "1", "-b", "16", str(self.noise), "synth", "60", "brownnoise",
-            "gain", "-n", "-55")
+        self.noise = folder / "room.raw"
+        sox("-n", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(self.noise), "synth", "60",
+            "brownnoise", "gain", "-n", "-55")
         env = {"XDG_DATA_HOME": str(self.disk)} if self.disk else {}
         self.helper = Helper(self.server, folder, *helper_args, env=env)
         self.recordings = 0
         self._record()
         self._noise_stop = threading.Event()
+        self._noise_player: Optional[subprocess.Popen] = None
         self._noise_thread = threading.Thread(target=self._room_noise, daemon=True)
         self._noise_thread.start()
 
@@ -148,10 +149,44 @@ class Night:
                 for index, (text, voice) in enumerate(zip(SENTENCES, ["slt", "rms", "awb", "kal16"]))]
 
     def _room_noise(self) -> None:
+        """The room's noise, streamed into the microphone without a gap. A gap of digital silence
+        (paplay started anew for each loop) made the endpointer take the noise's return for
+        speech for about 4 s, and a request said then was swallowed into one long utterance."""
+        noise = self.noise.read_bytes()
+        second = RATE * 2
         while not self._noise_stop.is_set():
-            subprocess.run(["paplay", f"--device={MIC}", str(self.noise)], env=self.server.env,
-                           capture_output=True, timeout=120)
+            self._noise_player = subprocess.Popen(
+                ["pacat", "--playback", "--raw", f"--device={MIC}", f"--rate={RATE}", "--channels=1",
+                 "--format=s16le"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=self.server.env)
+            assert self._noise_player.stdin is not None
+            start = 0
+            try:
+                while not self._noise_stop.is_set() and self._noise_player.poll() is None:
+                    # A second at a time, over and over: the write waits while pacat's buffer is full.
+                    self._noise_player.stdin.write(noise[start : start + second])
+                    start = (start + second) % len(noise)
+            except (BrokenPipeError, ValueError):  # the sound server went away (a fault), or close()
+                pass
+            self._stop_noise_player()
             self._noise_stop.wait(0.5)  # the server may be down for a moment
+
+    def _stop_noise_player(self) -> None:
+        player = self._noise_player
+        if player is not None:
+            if player.poll() is None:
+                player.kill()
+                player.wait()
+            try:
+                player.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def unplug_microphone(self) -> None:
+        self.server.unplug_microphone()
+        # The sound server moves the noise's stream to another sink rather than end it: end it, so
+        # that it starts anew into the microphone once that is back.
+        self._stop_noise_player()
 
     def play(self, wav: Path) -> None:
         subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.server.env, capture_output=True,
@@ -225,6 +260,7 @@ class Night:
 
     def close(self) -> None:
         self._noise_stop.set()
+        self._stop_noise_player()
         self.helper.stop()
         self.speaker.stop()
         self.microphone.stop()
@@ -309,7 +345,7 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 night.new_recordings()
             end_episode()
             if kind == "microphone":
-                night.server.unplug_microphone()
+                night.unplug_microphone()
                 time.sleep(5)
                 night.server.plug_microphone()
                 night.new_recordings()  # the sound server had moved the microphone's recording elsewhere
