@@ -11,12 +11,13 @@ from voice.base.clock import VirtualClock
 from voice.base.events import Said
 from voice.bench.real import EchoingSpeaker, barge_in, earlier_words, first_words, hiss, own_voice_alone, rms
 from voice.bench.recordings import ClipSynthesizer, padded, through_speaker
-from voice.bench.sounds import NIGHT_SOUNDS, night_sound, snoring_like
+from voice.bench.sounds import NIGHT_SOUNDS, brown_noise, night_sound, snoring_like
 from voice.conversation.content import check_content
 from voice.conversation.dialogue import VOCABULARIES, Dialogue
 from voice.conversation.pipeline import Conversation
 from voice.conversation.simulate import simulate_samples
 from voice.hearing.command_model import load_command_model
+from voice.hearing.endpointer import Endpointer
 from voice.hearing.intents import IntentMatcher
 from voice.hearing.recognizer import PocketsphinxRecognizer
 from voice.hearing.verifier import load_verifier
@@ -101,6 +102,32 @@ def test_the_echo_canceller_takes_most_of_the_helpers_voice_out_and_leaves_silen
     quiet = hiss(48_000, seed=3)
     canceller = EchoCanceller(FarEnd())
     assert b"".join(canceller.clean(quiet[i : i + 480].tobytes()) for i in range(0, 48_000, 480)) == quiet.tobytes()
+
+
+@pytest.mark.parametrize("level_dbfs", [-70.0, -65.0, -60.0])
+def test_a_quiet_rooms_rumble_coming_back_after_the_helper_speaks_is_no_speech(level_dbfs):
+    """While the helper speaks, the chunks the canceller finds to be mostly its voice are turned
+    down far below a quiet room's rumble; without the room's quiet put back under them, the
+    rumble's return after each line was "speech" to the endpointer for about 3 s."""
+    synth = ClipSynthesizer()
+    try:
+        played = synth.speech("Okay. I'll be quiet. Say cramp if you need me.", ("espeak", "en", 140, 50))
+    finally:
+        synth.close()
+    before, after = 3 * SAMPLE_RATE, played.size + 3 * SAMPLE_RATE
+    rumble = brown_noise((before + after) / SAMPLE_RATE, seed=3).astype(np.float64)
+    room = np.round(rumble * 32768 * 10 ** (level_dbfs / 20) / rms(rumble)).astype("<i2")
+    far_end = FarEnd()
+    canceller = EchoCanceller(far_end)
+    endpointer = Endpointer()
+    speech_after_its_voice = 0
+    for start in range(0, room.size - 480 + 1, 480):  # the microphone hears only the room
+        far_end.played(np.pad(played, (before, after))[start : start + 480])
+        cleaned = canceller.clean(room[start : start + 480].tobytes())
+        assert np.frombuffer(cleaned, dtype="<i2").any(), f"digital silence at {start / SAMPLE_RATE:.2f} s"
+        endpointer.process(cleaned)
+        speech_after_its_voice += endpointer.in_speech and start >= before + played.size
+    assert speech_after_its_voice * 0.03 < 0.3
 
 
 def test_the_helpers_own_voice_in_the_microphone_never_cuts_it_off(helper):

@@ -18,7 +18,7 @@ import ctypes.util
 import logging
 import threading
 from collections import deque
-from typing import Deque, Optional, Tuple
+from typing import Deque, List, Optional, Tuple
 
 import numpy as np
 
@@ -41,6 +41,14 @@ NOISE_SUPPRESS_DB = -3
 # of their chunk): for the endpointer it is turned down by ``SUPPRESS_DB`` more.
 ECHO_DOMINATED_DB = 6.0
 SUPPRESS_DB = 30.0
+# Turned down that far, such a chunk falls far below the room's own noise, and when the helper
+# falls silent the noise comes back as a step that the endpointer's VAD takes for speech for up
+# to 4 s: what the person said next was then swallowed into one long utterance that began
+# while the helper spoke (docs/benchmarks.md, "Comfort noise"). As telephone echo cancellers do,
+# the room's quiet is put back under it: the quietest quarter of the chunks heard in the
+# ROOM_SECONDS before the helper spoke (a person's word there is left out), in turn.
+ROOM_SECONDS = 3.0
+COMFORT_SHARE = 0.25
 
 
 class FarEnd:
@@ -85,6 +93,9 @@ class EchoCanceller:
         self._speexdsp = _Speexdsp()
         self.far_end = far_end
         self._quiet_frames = TAIL_FRAMES  # frames since the speaker last played anything
+        self._room: Deque[np.ndarray] = deque(maxlen=round(ROOM_SECONDS * SAMPLE_RATE / FRAME_SAMPLES))
+        self._comfort: Optional[List[np.ndarray]] = None  # chosen from _room when the speaker starts
+        self._comfort_turn = 0
 
     def clean(self, frame: bytes) -> bytes:
         """The frame for the endpointer: cleaned, and chunks that were mostly the helper turned
@@ -96,9 +107,13 @@ class EchoCanceller:
         spotting "stop" while the helper speaks, voice.hearing.stop_spotter)."""
         far = self.far_end.take(FRAME_SAMPLES)
         self._quiet_frames = 0 if far.any() else self._quiet_frames + 1
-        if self._quiet_frames >= TAIL_FRAMES:
-            return frame, frame
         near = np.frombuffer(frame, dtype="<i2")
+        if self._quiet_frames >= TAIL_FRAMES:
+            self._room.append(near)
+            self._comfort = None
+            return frame, frame
+        if self._comfort is None:
+            self._comfort = self._quietest_chunks()
         cancelled = np.concatenate([self._speexdsp.cancel(near[start : start + CHUNK], far[start : start + CHUNK])
                                     for start in range(0, FRAME_SAMPLES, CHUNK)])
         gated = cancelled.astype(np.float64)
@@ -107,7 +122,21 @@ class EchoCanceller:
             removed_db = 10 * np.log10((_power(near[chunk]) + 1.0) / (_power(cancelled[chunk]) + 1.0))
             if removed_db >= ECHO_DOMINATED_DB:
                 gated[chunk] *= 10 ** (-SUPPRESS_DB / 20)
-        return np.round(gated).astype("<i2").tobytes(), cancelled.astype("<i2").tobytes()
+                if self._comfort:
+                    gated[chunk] += self._comfort[self._comfort_turn % len(self._comfort)]
+                    self._comfort_turn += 1
+        return (np.clip(np.round(gated), -32768, 32767).astype("<i2").tobytes(),
+                cancelled.astype("<i2").tobytes())
+
+    def _quietest_chunks(self) -> List[np.ndarray]:
+        """The room's quiet: the quietest quarter of its 10 ms chunks of late, in the order they
+        came (none before anything was heard)."""
+        if not self._room:
+            return []
+        chunks = np.concatenate(list(self._room)).reshape(-1, CHUNK)
+        power = np.mean(np.square(chunks, dtype=np.float64), axis=1)
+        quietest = np.sort(np.argsort(power)[: max(1, round(COMFORT_SHARE * power.size))])
+        return [chunks[index].astype(np.float64) for index in quietest]
 
 
 class _Speexdsp:
