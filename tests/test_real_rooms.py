@@ -117,12 +117,13 @@ def test_a_quiet_rooms_rumble_coming_back_after_the_helper_speaks_is_no_speech(l
     before, after = 3 * SAMPLE_RATE, played.size + 3 * SAMPLE_RATE
     rumble = brown_noise((before + after) / SAMPLE_RATE, seed=3).astype(np.float64)
     room = np.round(rumble * 32768 * 10 ** (level_dbfs / 20) / rms(rumble)).astype("<i2")
+    speaker = np.pad(played, (before, after))
     far_end = FarEnd()
     canceller = EchoCanceller(far_end)
     endpointer = Endpointer()
     speech_after_its_voice = 0
     for start in range(0, room.size - 480 + 1, 480):  # the microphone hears only the room
-        far_end.played(np.pad(played, (before, after))[start : start + 480])
+        far_end.played(speaker[start : start + 480])
         cleaned = canceller.clean(room[start : start + 480].tobytes())
         assert np.frombuffer(cleaned, dtype="<i2").any(), f"digital silence at {start / SAMPLE_RATE:.2f} s"
         endpointer.process(cleaned)
