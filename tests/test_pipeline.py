@@ -75,3 +75,26 @@ def test_a_conversation_that_keeps_no_events_hands_each_one_on_and_grows_nothing
     assert conversation.events == []
     assert conversation.triggered and conversation.episodes == 50
     assert sum(isinstance(event, Heard) for event in handed) == 100
+
+
+def test_a_request_inside_long_talk_is_let_go_and_recorded_as_let_go():
+    """A wake-up phrase heard in an utterance longer than ``max_wake_seconds`` (a radio, people
+    talking) wakes no one, and what is recorded says so: the log must not say it is asking."""
+    from voice.base.clock import VirtualClock
+    from voice.base.events import Said
+    from voice.conversation.content import check_content
+    from voice.conversation.dialogue import Dialogue
+    from voice.conversation.pipeline import Conversation
+    from voice.hearing.intents import IntentMatcher
+
+    content = check_content()
+    clock = VirtualClock()
+    dialogue = Dialogue(content, clock)
+    conversation = Conversation(None, IntentMatcher(content.intents, content.phrase_rules), dialogue, clock)
+    said_before = sum(isinstance(event, Said) for event in conversation.events)
+    conversation.take(Transcript("i have a cramp", None), conversation.max_wake_seconds + 2.0,
+                      vocabulary=dialogue.vocabulary)
+    heard = [event for event in conversation.events if isinstance(event, Heard)]
+    assert [(event.intent, event.certainty) for event in heard] == [("cramp", None)]
+    assert sum(isinstance(event, Said) for event in conversation.events) == said_before
+    assert not dialogue.in_episode

@@ -257,8 +257,10 @@ class Conversation:
                 and vocabulary in WAKE_VOCABULARIES and intent in IDLE_INTENTS):
             score = round(self.verifier.score(audio, transcript), 3)
             certainty = second_opinion(certainty, self.verifier.opinion(score), intent)
+        if too_long_to_wake:
+            certainty = None  # woken by nothing: let go (and recorded so, not as a question)
         self._record(Heard(self.clock.now(), transcript.text, intent, transcript.confidence, certainty, score, command))
-        if intent is None or certainty is None or too_long_to_wake:
+        if intent is None or certainty is None:
             return
         if self.output.speaking():
             # Half-duplex: only a short "stop" may interrupt. The helper's own voice picked up by
