@@ -49,6 +49,7 @@ HEARD_SECONDS = 0.25
 # two rooms: it must never take itself for a "stop".
 SELF_CUT_LEVELS_DBFS = (-42.0, -36.0, -30.0, -24.0, -18.0)
 SELF_CUT_ROOMS = (5, 6)
+FALSE_CUT_EVERY = 4  # of the words that are no "stop", these many apart are said over the helper
 RED_FLAGS = ("red_flag", "red_flag_during")
 
 
@@ -223,8 +224,9 @@ def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport
     microphone hears the helper's voice through its speaker and the room (voice.bench.recordings.
     through_speaker), ``ECHO_DB`` against the word; cut off from ``HEARD_SECONDS`` into the word
     to ``BARGE_IN_SECONDS`` after its end counts. Once with the echo canceller new (the night's
-    first words), once after it has learned the room from an earlier line (a later episode);
-    and the helper's voice alone, to count how often it cuts itself off."""
+    first words; it heard only the quiet room before them), once after it has learned the room
+    from an earlier line (a later episode). Then other words said the same way, which must not
+    cut it off; and the helper's voice alone, to count how often it cuts itself off."""
     room = through_speaker(recordings.own_voice, seed=5).astype(np.float64)
     earlier_room = through_speaker(recordings.earlier_voice, seed=5).astype(np.float64)
     for key, learned in (("real_barge_in_stop", False), ("real_barge_in_stop_learned", True)):
@@ -250,8 +252,26 @@ def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport
         if not learned:
             report.numbers["real_barge_in_delay_p50_s"] = round(float(np.median(delays)), 2) if delays else None
             report.numbers["real_barge_in_early_cuts"] = early  # before HEARD_SECONDS of the word
+    report.numbers["real_barge_in_false_cuts"] = _false_cuts(recordings, converse, room)
     report.numbers["own_voice_self_cuts"] = self_cuts(converse, recordings.own_voice, recordings.earlier_voice)
     report.numbers["own_voice_self_cut_runs"] = 2 * len(SELF_CUT_LEVELS_DBFS) * len(SELF_CUT_ROOMS)
+
+
+def _false_cuts(recordings: RealRecordings, converse: Converse, room: np.ndarray) -> float:
+    """How often a word that is no "stop" ("yes", "no", "go", "left"...), said as the "stop"s
+    are over the helper's first words with its echo canceller new, cut the helper off by
+    ``BARGE_IN_SECONDS`` after the word. Every ``FALSE_CUT_EVERY``th such word: each runs the
+    helper's line up to there."""
+    rng = np.random.default_rng(12)
+    cuts = []
+    for clip in [clip for clip in recordings.commands if clip.expected != "stop"][::FALSE_CUT_EVERY]:
+        start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
+        span = speech_span(clip.samples)
+        end = start + span.stop + int(BARGE_IN_SECONDS * SAMPLE_RATE)
+        person = np.concatenate([hiss(start, seed=start), clip.samples])[:end]
+        echo = room[:end] * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
+        cuts.append(barge_in(converse, recordings.own_voice, echo, person) is not None)
+    return _fraction(cuts)
 
 
 def self_cuts(converse: Converse, played: np.ndarray, earlier_played: np.ndarray) -> int:
@@ -286,6 +306,7 @@ def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: n
     conversation = converse(clock, speaker, far_end)
     if earlier is not None:
         _learn_room(conversation, far_end, *earlier)
+    _hear_quiet_room(conversation)
     conversation.hear("cramp")
     length = max(echo.size, person.size) // FRAME_SAMPLES * FRAME_SAMPLES + FRAME_SAMPLES
     played, echo, person = (np.pad(signal.astype(np.float64), (0, max(0, length - signal.size)))
@@ -305,14 +326,22 @@ def barge_in(converse: Converse, played: np.ndarray, echo: np.ndarray, person: n
 
 
 def _learn_room(conversation: Conversation, far_end: FarEnd, played: np.ndarray, echo: np.ndarray) -> None:
-    """Run the conversation's echo canceller over an earlier line of the helper's, then over a
-    moment of quiet: its filter keeps what it learned of the room, as it does all night."""
+    """Run the conversation's echo canceller over an earlier line of the helper's: its filter
+    keeps what it learned of the room, as it does all night."""
     assert conversation.echo is not None
     length = min(played.size, echo.size) // FRAME_SAMPLES * FRAME_SAMPLES
     heard = np.clip(np.round(echo[:length] + hiss(length, seed=length)), -32768, 32767).astype("<i2")
     for start in range(0, length, FRAME_SAMPLES):
         far_end.played(played[start : start + FRAME_SAMPLES].astype(np.int16))
         conversation.echo.clean(heard[start : start + FRAME_SAMPLES].tobytes())
+
+
+def _hear_quiet_room(conversation: Conversation) -> None:
+    """A second of the quiet room for the echo canceller, as live it hears the room around
+    "cramp" before the helper answers (the room it puts back under its own voice, voice.sound.
+    echo.COMFORT_SHARE)."""
+    if conversation.echo is None:
+        return
     quiet = hiss(SAMPLE_RATE, seed=1).astype("<i2")
     for start in range(0, quiet.size - FRAME_SAMPLES + 1, FRAME_SAMPLES):
         conversation.echo.clean(quiet[start : start + FRAME_SAMPLES].tobytes())
