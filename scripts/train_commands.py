@@ -18,12 +18,6 @@ Each recording is cut into utterances by the helper's own endpointer. A word sai
 helper's voice is not trained on as that word: what the canceller lets through of it lost most
 of the word (docs/benchmarks.md, "Barge-in").
 
-The stop head (``StopHead``, for the stop spotter) is trained apart, on what the spotter sees:
-seconds of the echo canceller's output every 90 ms while the helper says its own lines through
-its speaker and a room, and a real tuning word is said 1.5-3 s into them, as loud as that voice
-in the microphone within 6 dB. "Stop" where most of the word is in the second; everything else
-(other words, yes, no, the helper's voice alone before a "stop") as no stop.
-
 Everything is seeded and fitted on one thread, so a second run writes the same weights.
 """
 
@@ -50,14 +44,12 @@ sys.path.insert(0, str(ROOT))
 
 from training import (TRAIN_VOICES, fortune_sentences, own_lines, speaker_effects, speaker_held_out,  # noqa: E402
                       speech_commands_speaker, template_sentences, training_noise)
-from voice.bench.real import hiss, real_rows, rms, speech_span  # noqa: E402
+from voice.bench.real import real_rows, rms, speech_span  # noqa: E402
 from voice.bench.recordings import FORMANT, OWN_VOICE, ClipSynthesizer, mix, padded, through_speaker  # noqa: E402
 from voice.bench.sounds import NIGHT_SOUNDS, night_sound, snoring_like  # noqa: E402
 from voice.conversation.content import check_content  # noqa: E402
 from voice.conversation.dialogue import EPISODE_INTENTS  # noqa: E402
-from voice.hearing.command_model import (CLASSES, STEP_FRAMES, WEIGHTS, WORDS, CommandModel, Layers,  # noqa: E402
-                                         StopHead)
-from voice.hearing.stop_spotter import HOP_FRAMES, WINDOW_SECONDS  # noqa: E402
+from voice.hearing.command_model import CLASSES, STEP_FRAMES, WEIGHTS, WORDS, CommandModel, Layers  # noqa: E402
 from voice.hearing.embedding import SpeechEmbedding  # noqa: E402
 from voice.hearing.endpointer import timed_utterances, utterances  # noqa: E402
 from voice.hearing.intents import IntentMatcher  # noqa: E402
@@ -85,15 +77,6 @@ ECHO_DB = (-10.0, 10.0)  # the person against the helper's voice in the micropho
 HIDDEN = 64
 ALPHA = 1.0
 MAX_SECONDS = 3.0  # utterances longer than this are no command worth the model's opinion
-# The stop head: renderings of each real word over the helper's voice, and its network.
-SPOT_RENDERINGS = {"stop": 4, "other": 1}
-SPOT_ECHO_DB = (-6.0, 6.0)  # the helper's voice against the word in the microphone
-SPOT_HIDDEN = 32
-# Where the spotter is sure: on the held-out quarter of tuning speakers, the bench's barge-in
-# (31 "stop"s, 341 other words) cut the helper off for 26 "stop"s (30 once its canceller had
-# learned the room) and 6 other words at 0.7; 29 (30) and 13 at 0.5; 23 (30) and 4 at 0.85. The
-# classes' "stop" at 0.85 before: 25 (28) and 9 (docs/benchmarks.md, "The spotter's own head").
-SPOT_SURE = 0.7
 
 
 @dataclass(frozen=True)
@@ -286,97 +269,12 @@ def collect(jobs: List[Job], workers: int, noise: Dict[str, np.ndarray], own: Se
             "features": np.stack([values for _, values, _ in rows])}
 
 
-@dataclass(frozen=True)
-class SpotJob:
-    file: str
-    stop: bool
-    seed: int
-    held_out: bool
-
-
-def plan_spotting(real: Path) -> List[SpotJob]:
-    rng = np.random.default_rng(SEED + 1)
-    jobs = []
-    for row in real_rows(real, "tuning"):
-        if row.folder == "commands":
-            stop = row.label == "stop"
-            held_out = speaker_held_out(speech_commands_speaker(row.file))
-            jobs += [SpotJob(str(row.file), stop, int(rng.integers(1 << 30)), held_out)
-                     for _ in range(SPOT_RENDERINGS["stop" if stop else "other"])]
-    return jobs
-
-
-def spotted_windows(job: SpotJob) -> List[Tuple[np.ndarray, bool]]:
-    """The spotter's windows of one word said over the helper's voice, and whether each is
-    "stop" (those ending in the word but before most of it, or after it, are left out)."""
-    embedding: SpeechEmbedding = _worker["embedding"]  # type: ignore[assignment]
-    own: List[str] = _worker["own"]  # type: ignore[assignment]
-    rng = np.random.default_rng(job.seed)
-    played = np.concatenate([own_voice(own[rng.integers(len(own))], rng) for _ in range(2)])
-    room = through_speaker(played, seed=int(rng.integers(1000, 1 << 30))).astype(np.float64)
-    word = read_audio_file(job.file)
-    span = speech_span(word)
-    start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
-    end = min(room.size, start + word.size + SAMPLE_RATE)
-    heard = hiss(end, seed=int(rng.integers(1 << 20))) + room[:end] * (
-        rms(word[span]) / max(rms(room), 1.0) * 10 ** (rng.uniform(*SPOT_ECHO_DB) / 20))
-    heard[start : start + word.size] += word[: end - start]
-    heard = np.clip(np.round(heard), -32768, 32767).astype("<i2")
-    far_end = FarEnd()
-    canceller = EchoCanceller(far_end)
-    quiet = hiss(SAMPLE_RATE, seed=1).astype("<i2")  # the room heard before the helper spoke
-    for first in range(0, quiet.size - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-        canceller.clean(quiet[first : first + FRAME_SAMPLES].tobytes())
-    word_start, word_end = (start + span.start) / SAMPLE_RATE, (start + span.stop) / SAMPLE_RATE
-    window_frames = round(WINDOW_SECONDS * SAMPLE_RATE) // FRAME_SAMPLES
-    frames: List[np.ndarray] = []
-    found = []
-    for first in range(0, end - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-        far_end.played(played[first : first + FRAME_SAMPLES].astype(np.int16))
-        cancelled = canceller.clean_both(heard[first : first + FRAME_SAMPLES].tobytes())[1]
-        frames.append(np.frombuffer(cancelled, dtype="<i2"))
-        if len(frames) < window_frames or len(frames) % HOP_FRAMES:
-            continue
-        at = len(frames) * FRAME_SAMPLES / SAMPLE_RATE
-        stop = job.stop and word_start + 0.4 <= at <= word_end + 0.3
-        if job.stop and not stop and at >= word_start:
-            continue
-        found.append((embedding.pooled(np.concatenate(frames[-window_frames:]), STEP_FRAMES).astype(np.float64), stop))
-    return found
-
-
-def collect_spotting(jobs: List[SpotJob], workers: int, noise: Dict[str, np.ndarray],
-                     own: Sequence[str]) -> Dict[str, np.ndarray]:
-    started = time.monotonic()
-    rows: List[Tuple[SpotJob, np.ndarray, bool]] = []
-    with tempfile.TemporaryDirectory(prefix="bedside-spotting-") as folder, \
-            Pool(workers, initializer=_start_worker, initargs=(folder, noise, own)) as pool:
-        for index, found in enumerate(pool.imap(spotted_windows, jobs, chunksize=4)):
-            rows += [(jobs[index], values, stop) for values, stop in found]
-            if index % 500 == 0:
-                print(f"  {index}/{len(jobs)} words over the helper's voice, {time.monotonic() - started:.0f} s",
-                      file=sys.stderr)
-    return {"stop": np.array([stop for _, _, stop in rows]), "held_out": np.array([job.held_out for job, _, _ in rows]),
-            "features": np.stack([values for _, values, _ in rows])}
-
-
-def fit_stop_head(data: Dict[str, np.ndarray]) -> StopHead:
-    """The stop head, fitted on the training speakers' windows; how it does on the held-out ones."""
-    train, held = ~data["held_out"], data["held_out"]
-    head = StopHead(*network(data["features"][train], data["stop"][train].astype(int), SPOT_HIDDEN), SPOT_SURE)
-    sure = np.array([head.probability_of(row) for row in data["features"][held]]) >= SPOT_SURE
-    stop = data["stop"][held]
-    print(f"  stop head, held out: sure of {sure[stop].mean():.3f} of {stop.sum()} stop windows, "
-          f"{sure[~stop].mean():.4f} of {(~stop).sum()} others")
-    return head
-
-
-def network(values: np.ndarray, targets: np.ndarray, hidden: int = HIDDEN) -> Tuple[np.ndarray, np.ndarray, Layers]:
+def network(values: np.ndarray, targets: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Layers]:
     """A network fitted on standardized ``values``: their mean and scale, and its layers."""
     from sklearn.neural_network import MLPClassifier
 
     mean, scale = values.mean(axis=0), values.std(axis=0) + 1e-6
-    fitted = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=ALPHA, max_iter=600, random_state=SEED)
+    fitted = MLPClassifier(hidden_layer_sizes=(HIDDEN,), alpha=ALPHA, max_iter=600, random_state=SEED)
     fitted.fit((values - mean) / scale, targets)
     layers = tuple((weights.astype(np.float32), bias.astype(np.float32))
                    for weights, bias in zip(fitted.coefs_, fitted.intercepts_))
@@ -444,14 +342,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     global EXCLUDED_VOICES
     EXCLUDED_VOICES = [voice for voice in TRAIN_VOICES if f"{voice[0]}:{voice[1]}" in args.without_voice]
     started = time.monotonic()
-    content_path = ROOT / "voice" / "data" / "content.yaml"
-    noise = training_noise(args.real)
-    own = own_lines(content_path)
     if args.features_in:
         with np.load(args.features_in) as kept:
             data = {name: kept[name] for name in kept.files}
     else:
+        content_path = ROOT / "voice" / "data" / "content.yaml"
         content = check_content(content_path)
+        noise = training_noise(args.real)
+        own = own_lines(content_path)
         jobs = plan(args.real, IntentMatcher(content.intents, content.phrase_rules), sorted(noise), own)
         print(f"{len(jobs)} recordings to make", file=sys.stderr)
         data = collect(jobs, args.workers, noise, own)
@@ -460,9 +358,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"{len(data['label'])} utterances, {time.monotonic() - started:.0f} s", file=sys.stderr)
     model = fit(data)
     report(data, model)
-    spotting = plan_spotting(args.real)
-    print(f"{len(spotting)} words over the helper's voice to make, for the stop head", file=sys.stderr)
-    model = replace(model, stop_head=fit_stop_head(collect_spotting(spotting, args.workers, noise, own)))
     model.save(args.out)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
     print(f"wrote {args.out} (accept {model.accept}, agree {model.agree}, none {model.none}; "

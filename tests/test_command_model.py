@@ -14,7 +14,6 @@ import pytest
 from conftest import damaged_copy, run_bedside
 
 from voice.base.clock import VirtualClock
-from voice.base.errors import BedsideError
 from voice.base.events import EpisodeEnded, Said
 from voice.conversation.content import check_content
 from voice.conversation.dialogue import VOCABULARIES, WHILE_SPEAKING, Dialogue
@@ -179,23 +178,3 @@ def test_a_broken_command_model_is_one_line_and_the_recognizer_hears_alone(recor
 def test_the_shipped_model_loads_with_thresholds_in_order():
     model = load_command_model()
     assert 0.0 < model.agree <= model.accept < 1.0 and 0.0 < model.none < 1.0
-
-
-def test_the_shipped_model_has_its_stop_head_and_older_weights_fall_back_to_the_classes(tmp_path):
-    """The spotter asks the stop head; weights made before it (no stop_* arrays) still load, and
-    the spotter then asks the classes' "stop"; a head whose layers do not fit is one line."""
-    model = load_command_model()
-    assert model.stop_head is not None and 0.0 < model.stop_head.sure < 1.0
-    second = np.random.default_rng(3).normal(scale=3000, size=16000).astype(np.int16)
-    assert 0.0 <= model.stop_while_speaking(second) <= 1.0
-    with np.load(WEIGHTS) as data:
-        arrays = {name: data[name] for name in data.files}
-    older = tmp_path / "older.npz"
-    np.savez(older, **{name: value for name, value in arrays.items() if not name.startswith("stop_")})
-    without = load_command_model(older)
-    assert without.stop_head is None
-    assert without.stop_while_speaking(second) == pytest.approx(without.probabilities(second)["stop"])
-    broken = tmp_path / "broken.npz"
-    np.savez(broken, **{**arrays, "stop_mean": arrays["stop_mean"][:3]})
-    with pytest.raises(BedsideError, match="does not fit together.*scripts/train_commands"):
-        load_command_model(broken)

@@ -31,16 +31,12 @@ class LoudIsStop:
     def __init__(self, level: int = 8000) -> None:
         self.level = level
         self.accept, self.agree, self.none = 0.8, 0.1, 0.97
-        self.stop_head = None  # the spotter asks for the classes' "stop"
         self.windows: List[int] = []
 
     def probabilities(self, samples: np.ndarray) -> Dict[str, float]:
         self.windows.append(samples.size)
         stop = 0.99 if np.abs(samples.astype(np.int32)).max() > self.level else 0.01
         return {name: stop if name == "stop" else (1 - stop) / (len(CLASSES) - 1) for name in CLASSES}
-
-    def stop_while_speaking(self, samples: np.ndarray) -> float:
-        return self.probabilities(samples)["stop"]
 
 
 def frame(level: int, seed: int = 0) -> bytes:

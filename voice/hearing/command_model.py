@@ -9,12 +9,6 @@ Commands) and on synthetic voices, against other commands, other words, noise an
 own voice (what the echo canceller, voice.sound.echo, leaves of it: while the helper speaks, a "stop"
 comes through the canceller too). It gives a probability to each of ``CLASSES``;
 ``voice.hearing.decision.command_opinion`` weighs it against the recognizer.
-
-A second, smaller head on the same embedding judges what the stop spotter
-(``voice.hearing.stop_spotter``) looks at while the helper speaks: one second of the canceller's
-output, a real person's word inside what it left of the helper's voice. Trained on just such
-seconds, it told a "stop" there from everything else far better than the classes above, which
-were trained on whole utterances (docs/benchmarks.md, "The spotter's own head").
 """
 
 from __future__ import annotations
@@ -39,21 +33,6 @@ RETRAIN_HELP = "rebuild it with scripts/train_commands; meanwhile the recognizer
 
 
 @dataclass(frozen=True)
-class StopHead:
-    """P("stop") for a second of the echo canceller's output while the helper speaks: a
-    multilayer perceptron over the standardized, pooled embedding, its one output a logistic."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    layers: "Layers"
-    sure: float  # the spotter is sure of "stop" at or above this
-
-    def probability_of(self, values: np.ndarray) -> float:
-        activation = float(_forward(self.layers, (values - self.mean) / self.scale)[0])
-        return float(1.0 / (1.0 + np.exp(-activation)))
-
-
-@dataclass(frozen=True)
 class CommandModel:
     """A multilayer perceptron over the standardized, pooled embedding: ReLU, then softmax over
     ``CLASSES``."""
@@ -65,7 +44,6 @@ class CommandModel:
     agree: float  # the recognizer's word is kept at or above this; below, it was something else
     none: float  # "none of these" at or above this: no command at all, whatever the recognizer heard
     embedding: Optional[SpeechEmbedding] = None
-    stop_head: Optional[StopHead] = None  # weights made before it have none
 
     def features(self, samples: np.ndarray) -> np.ndarray:
         assert self.embedding is not None
@@ -79,20 +57,9 @@ class CommandModel:
         exponent = np.exp(activation - activation.max())
         return dict(zip(CLASSES, (exponent / exponent.sum()).tolist()))
 
-    def stop_while_speaking(self, samples: np.ndarray) -> float:
-        """P("stop") for a second of the canceller's output while the helper speaks: its own
-        head's, or (weights without one) the classes' "stop"."""
-        values = self.features(samples)
-        if self.stop_head is not None:
-            return self.stop_head.probability_of(values)
-        return self.probabilities_of(values)["stop"]
-
     def save(self, path: Path) -> None:
-        arrays = _layer_arrays(self.layers)
-        if self.stop_head is not None:
-            head = self.stop_head
-            arrays.update({f"stop_{name}": value for name, value in _layer_arrays(head.layers).items()})
-            arrays.update(stop_mean=head.mean, stop_scale=head.scale, stop_sure=np.array(head.sure))
+        arrays = {f"w{index}": weights for index, (weights, _) in enumerate(self.layers)}
+        arrays.update({f"b{index}": bias for index, (_, bias) in enumerate(self.layers)})
         with path.open("wb") as out:
             np.savez(out, classes=np.array(CLASSES), mean=self.mean, scale=self.scale,
                      thresholds=np.array([self.accept, self.agree, self.none]), **arrays)
@@ -107,37 +74,21 @@ def load_command_model(path: Union[str, Path, None] = None) -> CommandModel:
             classes = tuple(str(name) for name in data["classes"])
             layers = _layers(data)
             mean, scale, (accept, agree, none) = data["mean"], data["scale"], data["thresholds"]
-            stop_head = _stop_head(data) if "stop_sure" in data.files else None
     except FileNotFoundError:
         raise BedsideError(f"the command model is missing ({path}); {RETRAIN_HELP}") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise BedsideError(f"the command model in {path} is damaged ({error}); {RETRAIN_HELP}") from None
-    if (classes != CLASSES or not _fits(layers, mean, len(CLASSES))
-            or stop_head is not None and not _fits(stop_head.layers, stop_head.mean, 1)):
+    if classes != CLASSES or not layers or layers[0][0].shape[0] != mean.size or layers[-1][1].size != len(CLASSES):
         raise BedsideError(f"the command model in {path} does not fit together; {RETRAIN_HELP}")
-    return CommandModel(mean, scale, layers, float(accept), float(agree), float(none), SpeechEmbedding(), stop_head)
+    return CommandModel(mean, scale, layers, float(accept), float(agree), float(none), SpeechEmbedding())
 
 
 Layers = Tuple[Tuple[np.ndarray, np.ndarray], ...]
 
 
-def _layers(data, prefix: str = "") -> Layers:
-    count = sum(1 for name in data.files if name.startswith(f"{prefix}w"))
-    return tuple((data[f"{prefix}w{index}"], data[f"{prefix}b{index}"]) for index in range(count))
-
-
-def _layer_arrays(layers: Layers) -> Dict[str, np.ndarray]:
-    arrays = {f"w{index}": weights for index, (weights, _) in enumerate(layers)}
-    arrays.update({f"b{index}": bias for index, (_, bias) in enumerate(layers)})
-    return arrays
-
-
-def _stop_head(data) -> StopHead:
-    return StopHead(data["stop_mean"], data["stop_scale"], _layers(data, "stop_"), float(data["stop_sure"]))
-
-
-def _fits(layers: Layers, mean: np.ndarray, outputs: int) -> bool:
-    return bool(layers) and layers[0][0].shape[0] == mean.size and layers[-1][1].size == outputs
+def _layers(data) -> Layers:
+    count = sum(1 for name in data.files if name.startswith("w"))
+    return tuple((data[f"w{index}"], data[f"b{index}"]) for index in range(count))
 
 
 def _forward(layers: Layers, activation: np.ndarray) -> np.ndarray:

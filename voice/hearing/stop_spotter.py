@@ -3,16 +3,14 @@
 While the helper talks, what the echo canceller leaves of its voice keeps the endpointer in
 speech: a "stop" said over it often never ends as an utterance of its own in time (65 of 128
 real ones on the tuning speakers). So, from the moment the helper starts speaking, the command
-model's stop head (voice.hearing.command_model.StopHead, trained on just such seconds) looks at
-the last second of the canceller's output every 90 ms, and "stop" is spotted when it is sure of
-it twice in a row, in a second whose loudest part stands out from what the canceller usually
-leaves of the helper and is not the helper's voice itself (the canceller took less than
-``ECHO_DOMINATED_DB`` out of it). On the tuning speakers (docs/benchmarks.md, "Barge-in") these
-rules, with the command model's classes instead of its head, cut the helper off for 93 of 128
-real "stop"s said over its first words at equal loudness (110 once the canceller has learned
-the room from an earlier line), and its own voice alone, from a quiet night volume to a loud
-one, never (6 of 20 runs before the second rule); the head's gain is in "The spotter's own
-head" there. A second in which the microphone clipped again and again
+model (voice.hearing.command_model) looks at the last second of the canceller's output every
+90 ms, and "stop" is spotted when it is sure of it twice in a row, in a second whose loudest
+part stands out from what the canceller usually leaves of the helper and is not the helper's
+voice itself (the canceller took less than ``ECHO_DOMINATED_DB`` out of it). On the tuning
+speakers (docs/benchmarks.md, "Barge-in") this cut the helper off for 93 of 128 real "stop"s
+said over its first words at equal loudness (110 once the canceller has learned the room from
+an earlier line), and its own voice alone, from a quiet night volume to a loud one, never (6
+of 20 runs before the second rule). A second in which the microphone clipped again and again
 is left out: the canceller's filter is linear, and what it leaves of a clipped echo can sound
 like anything, "stop" too (a loud word clips only at its peaks).
 """
@@ -20,7 +18,7 @@ like anything, "stop" too (a loud word clips only at its peaks).
 from __future__ import annotations
 
 from collections import deque
-from typing import Deque, Optional, Protocol
+from typing import Deque, Dict, Optional, Protocol
 
 import numpy as np
 
@@ -29,9 +27,7 @@ from voice.sound.echo import ECHO_DOMINATED_DB
 
 WINDOW_SECONDS = 1.0
 HOP_FRAMES = 3  # 90 ms of 30 ms frames
-# The probability of "stop" in one window that the spotter is sure at: the command model's own
-# stop head carries its own (``StopHead.sure``); weights without one give their classes' "stop".
-CLASSES_SURE = 0.85
+SURE = 0.85  # the model's probability of "stop" in one window
 IN_A_ROW = 2
 # The window's loudest 100 ms must stand this far above the median 100 ms of the last two
 # seconds (mostly the canceller's leftovers of the helper's voice).
@@ -43,16 +39,8 @@ BLOCK = SAMPLE_RATE // 100  # loudness is kept per 10 ms
 LOUDNESS_BLOCKS = 10  # and compared per 100 ms
 
 
-class StopHeadLike(Protocol):
-    sure: float
-
-
 class StopModel(Protocol):
-    """voice.hearing.command_model.CommandModel, as the spotter uses it."""
-
-    stop_head: Optional[StopHeadLike]
-
-    def stop_while_speaking(self, samples: np.ndarray) -> float: ...
+    def probabilities(self, samples: np.ndarray) -> Dict[str, float]: ...
 
 
 class StopSpotter:
@@ -61,7 +49,6 @@ class StopSpotter:
 
     def __init__(self, model: StopModel) -> None:
         self._model = model
-        self._sure = model.stop_head.sure if model.stop_head is not None else CLASSES_SURE
         self._window = round(WINDOW_SECONDS * SAMPLE_RATE)
         self._samples: Deque[np.ndarray] = deque(maxlen=self._window // FRAME_SAMPLES)
         self._clipped: Deque[bool] = deque(maxlen=self._window // FRAME_SAMPLES)
@@ -93,8 +80,8 @@ class StopSpotter:
         if sum(self._clipped) >= CLIPPED_SHARE * len(self._clipped):
             self._sure_in_a_row = 0
             return None
-        probability = self._model.stop_while_speaking(np.concatenate(self._samples))
-        sure = probability >= self._sure and self._loudest_is_a_person()
+        probability = self._model.probabilities(np.concatenate(self._samples))["stop"]
+        sure = probability >= SURE and self._loudest_is_a_person()
         self._sure_in_a_row = self._sure_in_a_row + 1 if sure else 0
         return probability if self._sure_in_a_row >= IN_A_ROW else None
 
