@@ -338,8 +338,8 @@ def _learn_room(conversation: Conversation, far_end: FarEnd, played: np.ndarray,
 
 def _hear_quiet_room(conversation: Conversation) -> None:
     """A second of the quiet room for the echo canceller, as live it hears the room around
-    "cramp" before the helper answers (the room it puts back under its own voice, voice.sound.
-    echo.COMFORT_SHARE)."""
+    "cramp" before the helper answers: the room it puts back under its own voice (comfort
+    noise, voice.sound.echo)."""
     if conversation.echo is None:
         return
     quiet = hiss(SAMPLE_RATE, seed=1).astype("<i2")
