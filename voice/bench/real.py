@@ -236,10 +236,7 @@ def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport
         for clip in recordings.commands:
             if clip.expected != "stop":
                 continue
-            start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
-            person = np.concatenate([hiss(start, seed=start), clip.samples])
-            span = speech_span(clip.samples)
-            echo = room * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
+            person, echo, span, start = _said_over_helper(clip, room, rng)
             heard_at, stop_end = (start + span.start) / SAMPLE_RATE + HEARD_SECONDS, (start + span.stop) / SAMPLE_RATE
             earlier = (recordings.earlier_voice, earlier_room * (rms(echo) / max(rms(earlier_room), 1.0))) \
                 if learned else None
@@ -257,6 +254,18 @@ def _barge_in(recordings: RealRecordings, converse: Converse, report: RealReport
     report.numbers["own_voice_self_cut_runs"] = 2 * len(SELF_CUT_LEVELS_DBFS) * len(SELF_CUT_ROOMS)
 
 
+def _said_over_helper(clip: Clip, room: np.ndarray,
+                      rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, slice, int]:
+    """A real word said 1.5-3 s into the helper's first words (``room``: its voice as the
+    microphone hears it): the person's part of the microphone, the helper's voice ``ECHO_DB``
+    against the word, where the word is in the clip, and the sample it was said at."""
+    start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
+    person = np.concatenate([hiss(start, seed=start), clip.samples])
+    span = speech_span(clip.samples)
+    echo = room * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
+    return person, echo, span, start
+
+
 def _false_cuts(recordings: RealRecordings, converse: Converse, room: np.ndarray) -> float:
     """How often a word that is no "stop" ("yes", "no", "go", "left"...), said as the "stop"s
     are over the helper's first words with its echo canceller new, cut the helper off by
@@ -265,12 +274,9 @@ def _false_cuts(recordings: RealRecordings, converse: Converse, room: np.ndarray
     rng = np.random.default_rng(12)
     cuts = []
     for clip in [clip for clip in recordings.commands if clip.expected != "stop"][::FALSE_CUT_EVERY]:
-        start = int(rng.uniform(1.5, 3.0) * SAMPLE_RATE)
-        span = speech_span(clip.samples)
+        person, echo, span, start = _said_over_helper(clip, room, rng)
         end = start + span.stop + int(BARGE_IN_SECONDS * SAMPLE_RATE)
-        person = np.concatenate([hiss(start, seed=start), clip.samples])[:end]
-        echo = room[:end] * (rms(clip.samples[span]) / max(rms(room), 1.0) * 10 ** (ECHO_DB / 20))
-        cuts.append(barge_in(converse, recordings.own_voice, echo, person) is not None)
+        cuts.append(barge_in(converse, recordings.own_voice, echo[:end], person[:end]) is not None)
     return _fraction(cuts)
 
 
