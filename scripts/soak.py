@@ -155,38 +155,40 @@ class Night:
         noise = self.noise.read_bytes()
         second = RATE * 2
         while not self._noise_stop.is_set():
-            self._noise_player = subprocess.Popen(
+            player = subprocess.Popen(
                 ["pacat", "--playback", "--raw", f"--device={MIC}", f"--rate={RATE}", "--channels=1",
                  "--format=s16le"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, env=self.server.env)
-            assert self._noise_player.stdin is not None
+            self._noise_player = player
+            assert player.stdin is not None
             start = 0
             try:
-                while not self._noise_stop.is_set() and self._noise_player.poll() is None:
+                while not self._noise_stop.is_set() and player.poll() is None:
                     # A second at a time, over and over: the write waits while pacat's buffer is full.
-                    self._noise_player.stdin.write(noise[start : start + second])
+                    player.stdin.write(noise[start : start + second])
                     start = (start + second) % len(noise)
-            except (BrokenPipeError, ValueError):  # the sound server went away (a fault), or close()
+            except BrokenPipeError:  # the sound server went away (a fault), or pacat was ended
                 pass
-            self._stop_noise_player()
-            self._noise_stop.wait(0.5)  # the server may be down for a moment
-
-    def _stop_noise_player(self) -> None:
-        player = self._noise_player
-        if player is not None:
-            if player.poll() is None:
-                player.kill()
-                player.wait()
+            player.kill()
+            player.wait()
             try:
                 player.stdin.close()
             except BrokenPipeError:
                 pass
+            self._noise_stop.wait(0.5)  # the server may be down for a moment
+
+    def _end_noise_player(self) -> None:
+        """End pacat; the noise thread then closes its pipe and starts a new one. Only that thread
+        touches the pipe: closing it while the thread writes raised ValueError (a failed soak)."""
+        player = self._noise_player
+        if player is not None:
+            player.kill()
 
     def unplug_microphone(self) -> None:
         self.server.unplug_microphone()
         # The sound server moves the noise's stream to another sink rather than end it: end it, so
         # that it starts anew into the microphone once that is back.
-        self._stop_noise_player()
+        self._end_noise_player()
 
     def play(self, wav: Path) -> None:
         subprocess.run(["paplay", f"--device={MIC}", str(wav)], env=self.server.env, capture_output=True,
@@ -260,7 +262,8 @@ class Night:
 
     def close(self) -> None:
         self._noise_stop.set()
-        self._stop_noise_player()
+        self._end_noise_player()
+        self._noise_thread.join(timeout=5)
         self.helper.stop()
         self.speaker.stop()
         self.microphone.stop()
