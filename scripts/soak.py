@@ -24,7 +24,8 @@ back by the allocator shows) and RssFile (pages of the libraries and models, bou
 files). ``latency_p50_s`` is rough (two recordings' clocks, tied to the wall
 clock at each request to a few tenths of a second); scripts/bench_live.py measures latency.
 Prints the JSON; exit code 1 if the helper crashed or a request outside a fault went unanswered
-(what the helper logged while each one went unanswered is in "unanswered_logs").
+(what the helper logged and the utterances it heard while each one went unanswered are in
+"unanswered_logs").
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -275,7 +278,8 @@ class Night:
 def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_EVERY,
          faults: Sequence[str] = tuple(FAULTS), keep: Optional[Path] = None) -> Dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="bedside-soak-"))
-    night = Night(folder, corpus, ["--keep-audio", str(keep / "heard")] if keep else [])
+    heard = (keep or folder) / "heard"  # every utterance: what a request left unanswered was heard as
+    night = Night(folder, corpus, ["--keep-audio", str(heard)])
     pid = night.helper.process.pid
     rng = random.Random(20261122)
     samples: List[Sample] = []
@@ -328,11 +332,12 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 night.play(rng.choice(night.background))
                 sample()
                 time.sleep(rng.uniform(0.5, 2.0))
-            logged_before = len(night.helper.lines())
+            logged_before, said_after = len(night.helper.lines()), time.time()
             if request() is None:
                 unanswered_outside_faults += 1
                 unanswered_logs.append([f"{time.strftime('%H:%M:%S')} soak: request {counts['requests']} unanswered"]
-                                       + night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES])
+                                       + night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES]
+                                       + utterances_heard(heard, since=said_after))
                 end_episode()
                 continue
             if not kinds:
@@ -393,6 +398,20 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
         shutil.copytree(folder, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("pulse", "disk"))
     shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def utterances_heard(folder: Path, since: float) -> List[str]:
+    """The utterances the helper kept (``--keep-audio``) that ended at or after ``since`` (wall
+    clock): when each ended, and how long it was. A request swallowed into a long utterance, or
+    never heard as one, shows here even when the helper logged nothing."""
+    found = []
+    for path in sorted(folder.glob("*.wav")):
+        ended = datetime.strptime(path.stem, "%Y%m%d-%H%M%S-%f")
+        if ended.timestamp() >= since:
+            with wave.open(str(path)) as utterance:
+                seconds = utterance.getnframes() / utterance.getframerate()
+            found.append(f"{ended:%H:%M:%S.%f}"[:-5] + f" soak: the helper heard an utterance of {seconds:.1f} s")
+    return found or ["soak: the helper heard no utterance"]
 
 
 def fault_kinds(text: str) -> List[str]:

@@ -3,14 +3,18 @@ every fault kind, answering every request, recovering from each fault, never cra
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pulse import PulseServer, PulseUnavailable
+from voice.service.live import utterance_keeper
 
 SOAK = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
 
@@ -41,3 +45,18 @@ def test_a_short_soak_answers_every_request_and_recovers_from_each_fault(tmp_pat
     assert len(result["rss_mb_each_minute"]) >= 2 and len(result["rss_anon_mb_each_minute"]) >= 2, json.dumps(result)
     assert not any("Traceback" in line for line in result["error_lines"]), json.dumps(result)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_an_unanswered_request_shows_the_utterances_the_helper_heard(tmp_path, monkeypatch):
+    """What the soak reports for a request left unanswered: the utterances the helper kept, read
+    back from the names its ``--keep-audio`` gives them."""
+    monkeypatch.syspath_prepend(str(SOAK.parent))
+    soak = importlib.import_module("soak")
+    keep = utterance_keeper(tmp_path / "heard")
+    keep(np.zeros(16000 * 2, dtype=np.int16).tobytes())
+    time.sleep(0.01)
+    since = time.time()
+    assert soak.utterances_heard(tmp_path / "heard", since) == ["soak: the helper heard no utterance"]
+    keep(np.zeros(16000 * 7, dtype=np.int16).tobytes())
+    [line] = soak.utterances_heard(tmp_path / "heard", since)
+    assert line.endswith("soak: the helper heard an utterance of 7.0 s")
