@@ -332,12 +332,12 @@ def soak(minutes: float, corpus: Optional[Path], request_every: float = REQUEST_
                 night.play(rng.choice(night.background))
                 sample()
                 time.sleep(rng.uniform(0.5, 2.0))
-            logged_before, said_after = len(night.helper.lines()), time.time()
+            logged_before, asked_at = len(night.helper.lines()), time.time()
             if request() is None:
                 unanswered_outside_faults += 1
                 unanswered_logs.append([f"{time.strftime('%H:%M:%S')} soak: request {counts['requests']} unanswered"]
                                        + night.helper.lines()[logged_before:][:UNANSWERED_LOG_LINES]
-                                       + utterances_heard(heard, since=said_after))
+                                       + utterances_heard(heard, since=asked_at))
                 end_episode()
                 continue
             if not kinds:
