@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from speaking import converse_while_speaking
-from voice.base.events import Heard
+from voice.base.clock import VirtualClock
+from voice.base.events import Heard, Said
+from voice.conversation.content import check_content
+from voice.conversation.dialogue import Dialogue
+from voice.conversation.pipeline import Conversation
+from voice.hearing.intents import IntentMatcher
 from voice.hearing.recognizer import Transcript
 
 
@@ -53,19 +58,18 @@ def test_a_short_stop_heard_by_any_engine_cuts_the_helper_off(recordings):
     assert output.cuts == 1
 
 
-def test_a_conversation_that_keeps_no_events_hands_each_one_on_and_grows_nothing():
-    from voice.base.clock import VirtualClock
-    from voice.conversation.content import check_content
-    from voice.conversation.dialogue import Dialogue
-    from voice.conversation.pipeline import Conversation
-    from voice.hearing.intents import IntentMatcher
-
+def text_conversation(**options) -> Tuple[Conversation, Dialogue, VirtualClock]:
+    """A conversation fed transcripts (``take``) rather than sound: no recognizer."""
     content = check_content()
     clock = VirtualClock()
     dialogue = Dialogue(content, clock)
+    return Conversation(None, IntentMatcher(content.intents, content.phrase_rules), dialogue, clock, **options), \
+        dialogue, clock
+
+
+def test_a_conversation_that_keeps_no_events_hands_each_one_on_and_grows_nothing():
     handed: list = []
-    conversation = Conversation(None, IntentMatcher(content.intents, content.phrase_rules), dialogue, clock,
-                                on_event=handed.append, keep_events=False)
+    conversation, dialogue, clock = text_conversation(on_event=handed.append, keep_events=False)
     for night in range(50):  # fifty cramps, each ended by "it's gone"
         clock.advance_to(clock.now() + 3600)
         for text in ("i have a cramp", "it's gone"):
@@ -80,17 +84,7 @@ def test_a_conversation_that_keeps_no_events_hands_each_one_on_and_grows_nothing
 def test_a_request_inside_long_talk_is_let_go_and_recorded_as_let_go():
     """A wake-up phrase heard in an utterance longer than ``max_wake_seconds`` (a radio, people
     talking) wakes no one, and what is recorded says so: the log must not say it is asking."""
-    from voice.base.clock import VirtualClock
-    from voice.base.events import Said
-    from voice.conversation.content import check_content
-    from voice.conversation.dialogue import Dialogue
-    from voice.conversation.pipeline import Conversation
-    from voice.hearing.intents import IntentMatcher
-
-    content = check_content()
-    clock = VirtualClock()
-    dialogue = Dialogue(content, clock)
-    conversation = Conversation(None, IntentMatcher(content.intents, content.phrase_rules), dialogue, clock)
+    conversation, dialogue, _ = text_conversation()
     said_before = sum(isinstance(event, Said) for event in conversation.events)
     conversation.take(Transcript("i have a cramp", None), conversation.max_wake_seconds + 2.0,
                       vocabulary=dialogue.vocabulary)
